@@ -1,0 +1,54 @@
+//! The runtime's errors, split by who must act: the user (their pipeline, their data, their
+//! files) or us (a bug).
+
+use std::path::PathBuf;
+
+use flow_dsl::Diagnostics;
+use miette::Diagnostic;
+
+/// Everything that can stop a runtime call.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum RuntimeError {
+    /// The pipeline file cannot be read.
+    #[error("cannot read the pipeline file {}", path.display())]
+    #[diagnostic(
+        code("flow::read-pipeline"),
+        help("check the path; pipelines are KDL files such as `pipeline.kdl`")
+    )]
+    ReadPipeline {
+        /// The path given.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The pipeline (or a module, or an override) has problems.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Spec(Diagnostics),
+    /// The data cannot be read or does not fit the pipeline.
+    #[error("cannot read the dataset {location}: {message}")]
+    #[diagnostic(code(flow::dataset), help("{help}"))]
+    Dataset {
+        /// The dataset location as resolved.
+        location: String,
+        /// What went wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
+    /// A bug in flow: an invariant did not hold.
+    #[error("internal error: {0}")]
+    #[diagnostic(
+        code(flow::internal),
+        help("this is a bug in flow; please report it with the pipeline that triggered it")
+    )]
+    Internal(String),
+}
+
+impl RuntimeError {
+    /// Whether the user can fix this (exit code 1) rather than flow failing (exit code 2).
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, Self::Internal(_))
+    }
+}

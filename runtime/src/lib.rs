@@ -1,0 +1,14 @@
+//! flow's runtime: everything between a pipeline file and its results.
+//!
+//! Today it reads pipeline files with the modules they import ([`load`]) and checks them
+//! against their data through DataFusion ([`inspect`]). Compiling to a DataFusion plan,
+//! the feature search, the evaluators and the run store join here as they are built
+//! (see `docs/architecture.md`).
+
+pub mod error;
+pub mod inspect;
+pub mod load;
+
+pub use error::RuntimeError;
+pub use inspect::{DataCheck, dataset_url, inspect_dataset};
+pub use load::{FsModuleLoader, LoadedPipeline, load_pipeline, load_pipeline_text};

@@ -1,0 +1,168 @@
+//! The command-line surface: every verb of the product brief, parsed by clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// flow — automated feature engineering on tabular data.
+///
+/// Declare a dataset, an operation space and an evaluator in one KDL file; flow searches
+/// compositions of operations with Monte Carlo Tree Search inside an Apache DataFusion
+/// plan, and stores what it finds as Parquet you can query with SQL.
+#[derive(Debug, Parser)]
+#[command(name = "flow", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline's feature search and store the results.
+    Run(RunArgs),
+    /// Validate pipelines (and their data) without running them.
+    Check(CheckArgs),
+    /// Print the DataFusion plan a pipeline compiles to.
+    Explain(PipelineArgs),
+    /// Run SQL over a results location (one-shot, or an interactive shell without SQL).
+    Query(QueryArgs),
+    /// List the runs stored at a results location.
+    Runs(LocationArgs),
+    /// Export a run's best feature set as a SQL SELECT.
+    Export(RunRefArgs),
+    /// Compute a run's features on new data and write them to Parquet.
+    Apply(ApplyArgs),
+    /// Write a self-contained HTML report of a run, with plots.
+    Report(RunRefArgs),
+    /// Browse the standard library of operations.
+    Ops(OpsArgs),
+    /// Scaffold a pipeline for a dataset.
+    Init(InitArgs),
+}
+
+/// A pipeline file and its overrides.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// The pipeline file (KDL).
+    pub pipeline: PathBuf,
+    /// Override a setting, e.g. `-S search.iterations=200` (repeatable).
+    #[arg(short = 'S', long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+/// `flow run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline and overrides.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Continue an interrupted run (the latest one of this pipeline, or the id given).
+    #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "latest")]
+    pub resume: Option<String>,
+    /// Run again even if an identical run is already stored.
+    #[arg(long)]
+    pub force: bool,
+    /// Upper bound on memory, e.g. `4GiB`.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print progress and the summary as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output format of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For scripts: one JSON object per line.
+    Json,
+}
+
+/// `flow check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The pipeline files (KDL).
+    #[arg(required = true)]
+    pub pipelines: Vec<PathBuf>,
+    /// Override a setting, e.g. `-S search.iterations=200` (repeatable).
+    #[arg(short = 'S', long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Validate the pipeline only; do not read the dataset's schema.
+    #[arg(long)]
+    pub no_data: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `flow query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The results location (a directory or `s3://bucket/prefix`).
+    pub location: String,
+    /// The SQL to run; without it, an interactive shell starts.
+    pub sql: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// A results location.
+#[derive(Debug, Args)]
+pub struct LocationArgs {
+    /// The results location (a directory or `s3://bucket/prefix`).
+    pub location: String,
+}
+
+/// A run at a results location.
+#[derive(Debug, Args)]
+pub struct RunRefArgs {
+    /// The results location (a directory or `s3://bucket/prefix`).
+    pub location: String,
+    /// The run id (default: the latest completed run).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Where to write (default: standard output, or a file named after the run).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// `flow apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The run to take features from.
+    #[command(flatten)]
+    pub run: RunRefArgs,
+    /// The new data (CSV, Parquet or JSON; local or `s3://`).
+    #[arg(long)]
+    pub data: String,
+}
+
+/// `flow ops`.
+#[derive(Debug, Args)]
+pub struct OpsArgs {
+    /// Show one operation in full.
+    pub name: Option<String>,
+    /// Only this module (`std.numeric`).
+    #[arg(long)]
+    pub module: Option<String>,
+}
+
+/// `flow init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The dataset to build a pipeline for.
+    pub data: PathBuf,
+    /// The target column.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Where to write the pipeline.
+    #[arg(long, short, default_value = "pipeline.kdl")]
+    pub output: PathBuf,
+}

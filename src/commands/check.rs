@@ -1,0 +1,171 @@
+//! `flow check`: validate pipelines, their modules, their overrides and (unless
+//! `--no-data`) the columns of their data, reporting every problem at once.
+
+use std::io::Write;
+
+use flow_dsl::{CvScheme, ResolvedPipeline};
+use flow_runtime::{DataCheck, LoadedPipeline, RuntimeError, inspect_dataset, load_pipeline};
+
+use super::Failure;
+use crate::cli::{CheckArgs, Format};
+
+/// Checks each pipeline; fails if any has a problem, after reporting all of them.
+pub fn check(args: &CheckArgs) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::internal(miette::miette!("cannot start the async runtime: {e}")))?;
+    let mut failures = Vec::new();
+    for path in &args.pipelines {
+        let outcome = load_pipeline(path, &args.overrides).and_then(|pipeline| {
+            let data = if args.no_data {
+                DataCheck::Skipped {
+                    reason: "--no-data".to_owned(),
+                }
+            } else {
+                runtime.block_on(inspect_dataset(&pipeline))?
+            };
+            Ok((pipeline, data))
+        });
+        match outcome {
+            Ok((pipeline, data)) => print_valid(&pipeline, &data, args.format),
+            Err(error) => {
+                if args.format == Format::Json {
+                    print_json_line(&serde_json::json!({
+                        "pipeline": path.display().to_string(),
+                        "valid": false,
+                        "error": error.to_string(),
+                    }));
+                }
+                failures.push(error);
+            }
+        }
+    }
+    let Some(last) = failures.pop() else {
+        return Ok(());
+    };
+    let mut internal = !last.is_user_error();
+    for earlier in failures {
+        internal |= !earlier.is_user_error();
+        eprintln!("{:?}", miette::Report::new(earlier));
+    }
+    let report = miette::Report::new(last);
+    Err(if internal {
+        Failure::internal(report)
+    } else {
+        Failure::user(report)
+    })
+}
+
+fn print_valid(pipeline: &LoadedPipeline, data: &DataCheck, format: Format) {
+    let resolved = &pipeline.resolved;
+    match format {
+        Format::Json => print_json_line(&serde_json::json!({
+            "pipeline": pipeline.path.display().to_string(),
+            "valid": true,
+            "name": resolved.spec.name.value,
+            "operations": resolved.operations.len(),
+            "spec_hash": resolved.spec_hash(),
+            "data": match data {
+                DataCheck::Inspected { location, schema } => serde_json::json!({
+                    "location": location,
+                    "columns": schema.fields().len(),
+                }),
+                DataCheck::Skipped { reason } => serde_json::json!({ "skipped": reason }),
+            },
+        })),
+        Format::Text => {
+            let text = summary(pipeline, data);
+            // A closed pipe (`flow check … | head -1`) is not an error.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+    }
+}
+
+fn print_json_line(value: &serde_json::Value) {
+    let _ = writeln!(std::io::stdout(), "{value}");
+}
+
+fn summary(pipeline: &LoadedPipeline, data: &DataCheck) -> String {
+    let resolved = &pipeline.resolved;
+    let spec = &resolved.spec;
+    let dataset = &spec.dataset;
+    let data_line = match data {
+        DataCheck::Inspected { location, schema } => format!(
+            "{location} ({}, {} columns)",
+            dataset.format.value.name(),
+            schema.fields().len()
+        ),
+        DataCheck::Skipped { reason } => format!(
+            "{} ({}; not read: {reason})",
+            dataset.source.value.display(),
+            dataset.format.value.name()
+        ),
+    };
+    let task = dataset
+        .task
+        .as_ref()
+        .map_or("task inferred at run time", |t| t.value.name());
+    let rows = [
+        ("pipeline", spec.name.value.clone()),
+        ("dataset", data_line),
+        ("target", format!("{} ({task})", dataset.target.value)),
+        ("operations", operations_line(resolved)),
+        ("evaluator", evaluator_line(resolved)),
+        (
+            "search",
+            format!(
+                "{} iterations, depth ≤ {}, seed {}",
+                spec.search.iterations, spec.space.max_depth, spec.search.seed
+            ),
+        ),
+        ("output", spec.output.location.value.clone()),
+        ("spec hash", resolved.spec_hash()[..16].to_owned()),
+    ];
+    let mut out = format!("✓ {} is valid\n", pipeline.path.display());
+    for (key, value) in rows {
+        out.push_str(&format!("  {key:<11} {value}\n"));
+    }
+    out
+}
+
+fn operations_line(resolved: &ResolvedPipeline) -> String {
+    let mut origins: Vec<String> = resolved
+        .operations
+        .values()
+        .map(|op| op.origin.describe())
+        .collect();
+    origins.sort();
+    origins.dedup();
+    format!("{} from {}", resolved.operations.len(), origins.join(", "))
+}
+
+fn evaluator_line(resolved: &ResolvedPipeline) -> String {
+    let evaluator = &resolved.spec.evaluator;
+    let metric = evaluator
+        .metric
+        .as_ref()
+        .map_or("the task's default metric".to_owned(), |m| match m.value {
+            flow_dsl::Metric::MapAtK(k) => format!("map@{k}"),
+            other => other.name().to_owned(),
+        });
+    let cv = match evaluator.cv.scheme {
+        CvScheme::KFold { folds } => format!("{folds}-fold CV"),
+        CvScheme::Stratified { folds } => format!("stratified {folds}-fold CV"),
+        CvScheme::RepeatedKFold { folds, repeats } => format!("{repeats}×{folds}-fold CV"),
+        CvScheme::Holdout { fraction } => format!("holdout {:.0}%", fraction * 100.0),
+    };
+    format!("{}, {metric}, {cv}", evaluator.model.kind.value.name())
+}
+
+impl From<RuntimeError> for Failure {
+    fn from(error: RuntimeError) -> Self {
+        let user = error.is_user_error();
+        let report = miette::Report::new(error);
+        if user {
+            Self::user(report)
+        } else {
+            Self::internal(report)
+        }
+    }
+}

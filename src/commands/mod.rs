@@ -1,0 +1,50 @@
+//! One module per verb. Each turns arguments into runtime calls and renders the result.
+
+mod check;
+mod unbuilt;
+
+use crate::cli::Command;
+
+/// Why a command failed, and whose fault it is (which decides the exit code).
+pub struct Failure {
+    /// The rendered diagnostic.
+    pub report: miette::Report,
+    /// Whether the user can fix it (exit 1) or flow failed (exit 2).
+    pub user_error: bool,
+}
+
+impl Failure {
+    /// A failure caused by the input.
+    pub fn user(report: miette::Report) -> Self {
+        Self {
+            report,
+            user_error: true,
+        }
+    }
+
+    /// A failure of flow itself.
+    pub fn internal(report: miette::Report) -> Self {
+        Self {
+            report,
+            user_error: false,
+        }
+    }
+}
+
+/// Runs one command.
+pub fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Check(args) => check::check(&args),
+        Command::Run(_) => unbuilt::not_built("run", "the feature search operator", 3),
+        Command::Explain(_) => {
+            unbuilt::not_built("explain", "compiling pipelines to DataFusion plans", 3)
+        }
+        Command::Query(_) => unbuilt::not_built("query", "the run store", 6),
+        Command::Runs(_) => unbuilt::not_built("runs", "the run store", 6),
+        Command::Export(_) => unbuilt::not_built("export", "the run store", 6),
+        Command::Apply(_) => unbuilt::not_built("apply", "the run store", 6),
+        Command::Report(_) => unbuilt::not_built("report", "the HTML report", 8),
+        Command::Ops(_) => unbuilt::not_built("ops", "the standard library browser", 5),
+        Command::Init(_) => unbuilt::not_built("init", "pipeline scaffolding", 8),
+    }
+}

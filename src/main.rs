@@ -1,0 +1,32 @@
+//! The `flow` binary: parses arguments, calls the runtime, renders results, and turns the
+//! outcome into an exit code.
+//!
+//! Exit codes: 0 success; 1 the input (pipeline, data, arguments) has problems; 2 flow
+//! itself failed or the command is not built yet. A closed pipe exits 0.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit code for problems the user can fix.
+const EXIT_USER_ERROR: u8 = 1;
+/// Exit code for flow's own failures.
+const EXIT_INTERNAL_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{:?}", failure.report);
+            ExitCode::from(if failure.user_error {
+                EXIT_USER_ERROR
+            } else {
+                EXIT_INTERNAL_ERROR
+            })
+        }
+    }
+}
