@@ -17,7 +17,18 @@ const EXIT_USER_ERROR: u8 = 1;
 const EXIT_INTERNAL_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version requests print and succeed; a bad argument is the user's to fix.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(EXIT_USER_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match commands::dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

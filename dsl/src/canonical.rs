@@ -18,10 +18,13 @@ use crate::resolve::ResolvedPipeline;
 use crate::search::SearchSpec;
 use crate::space::SpaceSpec;
 
+/// Bumped whenever the canonical text changes shape, so old and new hashes never collide.
+pub const CANONICAL_VERSION: u32 = 1;
+
 impl ResolvedPipeline {
     /// The canonical text of the pipeline (one setting group per line).
     pub fn canonical_text(&self) -> String {
-        let mut out = String::new();
+        let mut out = format!("canonical-version {CANONICAL_VERSION}\n");
         let spec = &self.spec;
         dataset(&mut out, &spec.dataset, spec.search.seed);
         space(&mut out, &spec.space);

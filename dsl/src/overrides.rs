@@ -81,16 +81,6 @@ fn parse_override(sources: &Sources, id: SourceId, text: &str) -> Result<Overrid
         });
         offset += segment.len() + 1;
     }
-    if path.len() < 2 {
-        return Err(SpecDiagnostic::new(
-            sources,
-            ErrorKind::InvalidOverride,
-            Loc::new(id, (0, eq)),
-            format!("`{}` is a block, not a setting", &text[..eq]),
-            "too short",
-        )
-        .with_help("name a setting inside a block, e.g. `search.seed=7`"));
-    }
     let raw = &text[eq + 1..];
     Ok(Override {
         path,
@@ -108,6 +98,13 @@ fn parse_value(raw: &str) -> Scalar {
         "true" => return Scalar::Bool(true),
         "false" => return Scalar::Bool(false),
         _ => {}
+    }
+    // Only numbers, `#` keywords and quoted strings go through the KDL parser: a bare
+    // `s3://b/k` would otherwise lose everything after `//`, which KDL reads as a comment.
+    let kdl_like =
+        raw.starts_with(['"', '#', '-', '+', '.']) || raw.starts_with(|c: char| c.is_ascii_digit());
+    if !kdl_like {
+        return Scalar::String(raw.to_owned());
     }
     let parsed = format!("v {raw}")
         .parse::<KdlDocument>()
@@ -133,7 +130,7 @@ fn parse_value(raw: &str) -> Scalar {
 
 #[allow(clippy::result_large_err, reason = "cold path, once per override")]
 fn apply(sources: &Sources, pipeline: &mut Node, o: &Override) -> Result<(), SpecDiagnostic> {
-    let (last, parents) = o.path.split_last().expect("at least two segments");
+    let (last, parents) = o.path.split_last().expect("at least one segment");
     let mut node = pipeline;
     for segment in parents {
         let matches = node

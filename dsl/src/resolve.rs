@@ -128,6 +128,7 @@ pub fn resolve_space(
         loader,
         errors: Vec::new(),
         modules: BTreeMap::new(),
+        display: BTreeMap::new(),
     };
     let mut ops = Space::default();
     let stack = vec![pipeline_name.clone()];
@@ -171,6 +172,8 @@ struct Resolver<'a> {
     errors: Vec<SpecDiagnostic>,
     /// Parsed modules by key, so a module imported twice is read once.
     modules: BTreeMap<String, Option<(ModuleSpec, Origin, String)>>,
+    /// How each module key is shown to users.
+    display: BTreeMap<String, String>,
 }
 
 impl Resolver<'_> {
@@ -256,12 +259,15 @@ impl Resolver<'_> {
                 return Vec::new();
             }
         };
+        self.display
+            .entry(file.key.clone())
+            .or_insert_with(|| file.display_name.clone());
         if stack.contains(&file.key) {
             let chain = stack
                 .iter()
                 .skip_while(|k| **k != file.key)
                 .chain(std::iter::once(&file.key))
-                .cloned()
+                .map(|k| self.display.get(k).unwrap_or(k).as_str())
                 .collect::<Vec<_>>()
                 .join(" → ");
             self.errors.push(
@@ -446,6 +452,15 @@ impl Space {
                 "{}:{line}:{column}",
                 sources.get(existing.spec.name.loc.source).name
             );
+            let origins = if existing.origin == op.origin {
+                format!("in {}", op.origin.describe())
+            } else {
+                format!(
+                    "in {} and in {}",
+                    existing.origin.describe(),
+                    op.origin.describe()
+                )
+            };
             let help = if is_std(existing) || is_std(&op) {
                 format!(
                     "the standard library already defines `{name}`: rename yours, or write \
@@ -459,11 +474,7 @@ impl Space {
                     sources,
                     ErrorKind::Duplicate,
                     op.spec.name.loc,
-                    format!(
-                        "the operation `{name}` is defined twice ({} and {})",
-                        existing.origin.describe(),
-                        op.origin.describe()
-                    ),
+                    format!("the operation `{name}` is defined twice, {origins}"),
                     "defined again here",
                 )
                 .with_note(existing.spec.name.loc, "first defined here")

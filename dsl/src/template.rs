@@ -152,6 +152,22 @@ impl SqlTemplate {
             range: None,
             help: help.to_owned(),
         };
+        let first_word = sql
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .find(|w| !w.is_empty())
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        if STATEMENT_KEYWORDS.contains(&first_word.as_str())
+            && sql
+                .trim_start()
+                .to_ascii_uppercase()
+                .starts_with(&first_word)
+        {
+            return Err(fail(
+                format!("the template is a SQL statement ({first_word}), not an expression"),
+                EXPRESSION_HELP,
+            ));
+        }
         let dialect = GenericDialect {};
         let mut parser = Parser::new(&dialect).try_with_sql(&sql).map_err(|e| {
             fail(
@@ -193,6 +209,12 @@ impl SqlTemplate {
         Ok(())
     }
 }
+
+/// Words that start a statement and never an expression.
+const STATEMENT_KEYWORDS: [&str; 16] = [
+    "ALTER", "ATTACH", "COPY", "CREATE", "DELETE", "DROP", "EXPLAIN", "GRANT", "INSERT", "MERGE",
+    "PRAGMA", "SELECT", "SET", "TRUNCATE", "UPDATE", "WITH",
+];
 
 const EXPRESSION_HELP: &str = "a template is one SQL expression such as `ln(1 + abs({x}))`; \
                                statements (SELECT, DROP, …) and `;` are not allowed";

@@ -1,0 +1,119 @@
+//! `-S path=value` overrides change any leaf setting, are validated exactly like the file,
+//! and diagnostics about them point at the override, not at the file.
+
+mod support;
+
+use flow_dsl::{ErrorKind, HyperValue};
+use support::{assert_points_at, load_fixture, render};
+
+#[test]
+fn overrides_replace_values_written_in_the_file() {
+    let (_, result) = load_fixture(
+        "valid",
+        &[
+            "search.iterations=20",
+            "search.time-limit=90s",
+            "evaluator.model.trees=7",
+            "evaluator.cv.folds=3",
+            "dataset.target=z",
+            "output=s3://other/prefix",
+        ],
+    );
+    let resolved = result.unwrap_or_else(|d| panic!("{}", render(&d)));
+    let spec = &resolved.spec;
+    assert_eq!(spec.search.iterations, 20);
+    assert_eq!(
+        spec.search.time_limit,
+        Some(std::time::Duration::from_secs(90))
+    );
+    assert_eq!(
+        spec.evaluator.model.hyperparameters["trees"].value,
+        HyperValue::Int(7)
+    );
+    assert_eq!(
+        spec.evaluator.model.hyperparameters["max-depth"].value,
+        HyperValue::Int(8)
+    );
+    assert_eq!(
+        spec.evaluator.cv.scheme,
+        flow_dsl::CvScheme::Stratified { folds: 3 }
+    );
+    assert_eq!(spec.dataset.target.value, "z");
+    assert_eq!(spec.output.location.value, "s3://other/prefix");
+}
+
+#[test]
+fn overrides_add_settings_the_file_does_not_have() {
+    let (_, result) = load_fixture(
+        "unknown_property",
+        &["search.patience=9", "space.max-depth=1"],
+    );
+    // The fixture itself is invalid; fix it with an override too.
+    assert!(result.is_err());
+    let (_, result) = load_fixture(
+        "valid",
+        &["dataset.sample.fraction=0.5", "dataset.sample.rows=#null"],
+    );
+    let d = result.expect_err("rows=#null is not an integer");
+    assert!(d.has(ErrorKind::WrongType), "{}", render(&d));
+}
+
+#[test]
+fn an_invalid_override_value_points_at_the_override() {
+    let (sources, result) = load_fixture("valid", &["search.iterations=lots"]);
+    let d = result.expect_err("not an integer");
+    let found = assert_points_at(&sources, &d, ErrorKind::WrongType, "lots");
+    assert_eq!(found.source_name(), "-S search.iterations=lots");
+    insta::assert_snapshot!("override_wrong_type", render(&d));
+}
+
+#[test]
+fn an_override_of_an_unknown_setting_suggests_the_right_one() {
+    let (sources, result) = load_fixture("valid", &["search.iteratons=5"]);
+    let d = result.expect_err("unknown setting");
+    let found = assert_points_at(&sources, &d, ErrorKind::UnknownNode, "iteratons");
+    assert!(
+        found
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("did you mean `iterations`?")
+    );
+    insta::assert_snapshot!("override_unknown_setting", render(&d));
+}
+
+#[test]
+fn out_of_range_overrides_are_caught() {
+    let (sources, result) =
+        load_fixture("valid", &["evaluator.cv.folds=1", "search.exploration=-2"]);
+    let d = result.expect_err("out of range");
+    assert_points_at(&sources, &d, ErrorKind::OutOfRange, "1");
+    assert_points_at(&sources, &d, ErrorKind::OutOfRange, "-2");
+}
+
+#[test]
+fn malformed_overrides_say_how_to_write_one() {
+    for (text, at) in [
+        ("search.iterations", "search.iterations"),
+        ("search..seed=1", "search..seed"),
+        ("=1", ""),
+    ] {
+        let (sources, result) = load_fixture("valid", &[text]);
+        let d = result.expect_err("malformed");
+        assert_points_at(&sources, &d, ErrorKind::InvalidOverride, at);
+    }
+}
+
+#[test]
+fn a_block_given_a_value_is_reported_at_the_override() {
+    let (sources, result) = load_fixture("valid", &["search=1"]);
+    let d = result.expect_err("search takes no value");
+    assert_points_at(&sources, &d, ErrorKind::InvalidValue, "1");
+}
+
+#[test]
+fn repeated_nodes_make_an_override_ambiguous() {
+    let (sources, result) = load_fixture("valid", &["space.use.log=1"]);
+    let d = result.expect_err("two `use` nodes");
+    assert_points_at(&sources, &d, ErrorKind::InvalidOverride, "use");
+}

@@ -1,0 +1,305 @@
+//! End-to-end tests of the `flow` binary on real files: exit codes, what is printed, and
+//! that unfinished commands say so instead of pretending to work.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn flow() -> Command {
+    let mut cmd = Command::cargo_bin("flow").expect("the flow binary is built");
+    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    cmd
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .expect("examples/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "kdl"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("temp dir is writable");
+    path
+}
+
+const CSV: &str = "id,price,area,rooms,city\n1,100,50,2,a\n2,150,70,3,b\n3,90,40,1,a\n";
+
+fn pipeline(target: &str) -> String {
+    format!(
+        r#"pipeline "houses" {{
+    dataset {{
+        source "houses.csv"
+        target "{target}"
+        id "id"
+    }}
+    space {{ use "std.numeric" }}
+    evaluator {{ model "decision-tree" }}
+}}
+"#
+    )
+}
+
+#[test]
+fn every_shipped_example_checks_clean() {
+    let examples = examples();
+    assert!(examples.len() >= 3, "examples are missing: {examples:?}");
+    for example in examples {
+        let out = flow()
+            .arg("check")
+            .arg(&example)
+            .output()
+            .expect("flow runs");
+        assert!(
+            out.status.success(),
+            "{} failed:\n{}",
+            example.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("is valid"), "{stdout}");
+        assert!(stdout.contains("spec hash"), "{stdout}");
+    }
+}
+
+#[test]
+fn check_reads_the_data_and_reports_its_shape() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "houses.csv", CSV);
+    let file = write(dir.path(), "houses.kdl", &pipeline("price"));
+    let out = flow().arg("check").arg(&file).output().expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(csv, 5 columns)"), "{stdout}");
+    assert!(stdout.contains("operations"), "{stdout}");
+}
+
+#[test]
+fn a_column_missing_from_the_data_is_a_user_error_naming_the_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "houses.csv", CSV);
+    let file = write(dir.path(), "houses.kdl", &pipeline("prise"));
+    let out = flow().arg("check").arg(&file).output().expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the data has no column `prise`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `price`?"), "{stderr}");
+    assert!(stderr.contains("houses.kdl:4:"), "{stderr}");
+    // --no-data skips the data, so the same pipeline is valid.
+    let out = flow()
+        .args(["check", "--no-data"])
+        .arg(&file)
+        .output()
+        .expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_unreadable_dataset_is_a_user_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(dir.path(), "houses.kdl", &pipeline("price"));
+    let out = flow().arg("check").arg(&file).output().expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read the dataset"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_pipeline_exits_1_with_every_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        dir.path(),
+        "bad.kdl",
+        r#"pipeline "bad" {
+    dataset { source "x.csv"; target "y"; sampel rows=3 }
+    space { use "std.numerc" }
+    evaluator { model "random-forest" tress=10 }
+}
+"#,
+    );
+    let out = flow().arg("check").arg(&file).output().expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "3 problems in",
+        "flow::unknown-node",
+        "did you mean `sample`?",
+        "flow::unknown-module",
+        "did you mean `std.numeric`?",
+        "flow::unknown-property",
+        "bad.kdl:2:",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing `{expected}` in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_pipeline_file_is_a_user_error() {
+    let out = flow()
+        .args(["check", "no/such/pipeline.kdl"])
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read the pipeline file no/such/pipeline.kdl"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn overrides_apply_and_are_validated() {
+    let example = repo().join("examples/diabetes.kdl");
+    let out = flow()
+        .arg("check")
+        .arg(&example)
+        .args(["-S", "search.iterations=7", "-S", "search.seed=9"])
+        .output()
+        .expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("7 iterations"), "{stdout}");
+    assert!(stdout.contains("seed 9"), "{stdout}");
+
+    let out = flow()
+        .arg("check")
+        .arg(&example)
+        .args(["-S", "evaluator.cv.folds=1"])
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("-S evaluator.cv.folds=1"), "{stderr}");
+    assert!(stderr.contains("must be between 2 and 100"), "{stderr}");
+}
+
+#[test]
+fn json_output_is_one_object_per_pipeline() {
+    let examples = examples();
+    let out = flow()
+        .args(["check", "--format", "json"])
+        .args(&examples)
+        .output()
+        .expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), examples.len());
+    for line in &lines {
+        assert_eq!(line["valid"], true);
+        assert_eq!(line["spec_hash"].as_str().map(str::len), Some(64));
+        assert!(line["operations"].as_u64().unwrap_or(0) > 0);
+    }
+}
+
+#[test]
+fn the_spec_hash_ignores_formatting_but_not_settings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "houses.csv", CSV);
+    let a = write(dir.path(), "a.kdl", &pipeline("price"));
+    let b = write(
+        dir.path(),
+        "b.kdl",
+        &format!(
+            "// same pipeline, other layout\n{}",
+            pipeline("price").replace("    ", "\t")
+        ),
+    );
+    let hash = |file: &Path, extra: &[&str]| {
+        let out = flow()
+            .args(["check", "--format", "json"])
+            .arg(file)
+            .args(extra)
+            .output()
+            .expect("flow runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["spec_hash"].as_str().expect("a hash").to_owned()
+    };
+    assert_eq!(hash(&a, &[]), hash(&b, &[]));
+    assert_ne!(hash(&a, &[]), hash(&a, &["-S", "search.seed=5"]));
+}
+
+#[test]
+fn every_command_of_the_brief_has_help() {
+    for command in [
+        "run", "check", "explain", "query", "runs", "export", "apply", "report", "ops", "init",
+    ] {
+        let out = flow()
+            .args([command, "--help"])
+            .output()
+            .expect("flow runs");
+        assert!(out.status.success(), "`flow {command} --help` failed");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: flow"));
+    }
+    let out = flow().arg("--help").output().expect("flow runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("automated feature engineering"), "{stdout}");
+}
+
+#[test]
+fn unbuilt_commands_say_so_and_fail() {
+    let example = repo().join("examples/diabetes.kdl");
+    let example = example.to_str().expect("utf-8 path");
+    for args in [
+        vec!["run", example],
+        vec!["explain", example],
+        vec!["query", "results", "SELECT 1"],
+        vec!["runs", "results"],
+        vec!["export", "results"],
+        vec!["apply", "results", "--data", "x.csv"],
+        vec!["report", "results"],
+        vec!["ops"],
+        vec!["init", "x.csv"],
+    ] {
+        let out = flow().args(&args).output().expect("flow runs");
+        assert_eq!(out.status.code(), Some(2), "flow {args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("is not built yet"),
+            "flow {args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "flow {args:?} printed to stdout");
+    }
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let out = flow().arg("frobnicate").output().expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"));
+    let out = flow().arg("check").output().expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+}
