@@ -29,10 +29,7 @@ impl DataFormat {
     /// The format a path's extension implies, if any (`.csv`, `.tsv`, `.parquet`, `.json`…).
     pub fn from_extension(path: &str) -> Option<Self> {
         let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-        let name = name
-            .strip_suffix(".gz")
-            .or_else(|| name.strip_suffix(".zst"))
-            .unwrap_or(&name);
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
         let ext = name.rsplit_once('.')?.1;
         match ext {
             "csv" | "tsv" => Some(Self::Csv),
@@ -215,7 +212,7 @@ pub fn lower_dataset(r: &mut Reader<'_>, node: &Node) -> Option<DatasetSpec> {
     let group = r
         .unique_child(node, "group")
         .and_then(|n| column(r, n, "group \"store_id\""));
-    let drop = node
+    let drop: Vec<Spanned<String>> = node
         .children_named("drop")
         .flat_map(|n| {
             r.allow_props(n, &[]);
@@ -228,6 +225,18 @@ pub fn lower_dataset(r: &mut Reader<'_>, node: &Node) -> Option<DatasetSpec> {
         .and_then(|n| lower_sample(r, n));
     if let Some(target) = &target {
         check_roles(r, target, [&id, &time, &group]);
+        for dropped in drop
+            .iter()
+            .filter(|d: &&Spanned<String>| d.value == target.value)
+        {
+            r.error(
+                ErrorKind::Incompatible,
+                dropped.loc,
+                format!("`{}` is the target and cannot be dropped", dropped.value),
+                "the target",
+                "remove it from `drop`",
+            );
+        }
     }
     Some(DatasetSpec {
         source: source?,
@@ -272,6 +281,13 @@ fn lower_format(
     source: Option<&Spanned<DataLocation>>,
 ) -> FormatParts {
     let mut csv = CsvOptions::default();
+    let is_tsv = source.is_some_and(|s| {
+        let text = s.value.display().to_ascii_lowercase();
+        text.ends_with(".tsv") || text.ends_with(".tsv.gz")
+    });
+    if is_tsv {
+        csv.delimiter = b'\t';
+    }
     let Some(format_node) = r.unique_child(node, "format") else {
         let inferred = source.and_then(|s| {
             let format = DataFormat::from_extension(&s.value.display());

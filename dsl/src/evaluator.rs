@@ -307,11 +307,24 @@ pub fn lower_evaluator(r: &mut Reader<'_>, node: &Node) -> Option<EvaluatorSpec>
             "choose a metric and a model for the same task",
         );
     }
-    Some(EvaluatorSpec {
-        model,
-        metric,
-        cv: cv?,
-    })
+    let cv = cv?;
+    let regression_only = model.kind.value.tasks() == [Task::Regression]
+        || metric
+            .as_ref()
+            .is_some_and(|m| m.value.task() == Task::Regression);
+    if regression_only
+        && matches!(cv.scheme, CvScheme::Stratified { .. })
+        && let Some(cv_node) = node.children_named("cv").next()
+    {
+        r.error(
+            ErrorKind::Incompatible,
+            cv_node.args.first().map_or(cv_node.name.loc, |a| a.loc),
+            "stratified cross-validation needs classes, but this evaluator does regression",
+            "needs a classification task",
+            "use `cv \"k-fold\"` for regression",
+        );
+    }
+    Some(EvaluatorSpec { model, metric, cv })
 }
 
 fn lower_model(r: &mut Reader<'_>, node: &Node) -> Option<ModelSpec> {

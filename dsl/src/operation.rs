@@ -385,6 +385,15 @@ fn check_unique_names(r: &mut Reader<'_>, inputs: &[InputSpec], params: &[ParamS
         .chain(params.iter().map(|p| &p.name));
     let mut seen: Vec<&Spanned<String>> = Vec::new();
     for name in names {
+        if !crate::template::is_placeholder_name(&name.value) {
+            r.error(
+                ErrorKind::InvalidValue,
+                name.loc,
+                format!("`{}` cannot be used as a placeholder name", name.value),
+                "invalid name",
+                "input and parameter names are lower-case letters, digits and `_`, starting with a letter",
+            );
+        }
         if CONTEXT_PLACEHOLDERS.contains(&name.value.as_str()) {
             r.error(
                 ErrorKind::InvalidValue,

@@ -154,6 +154,26 @@ fn apply(sources: &Sources, pipeline: &mut Node, o: &Override) -> Result<(), Spe
         let children = node.children.get_or_insert_with(Vec::new);
         let index = match children.iter().position(|c| c.name.text == segment.text) {
             Some(i) => i,
+            None if !BLOCKS.contains(&segment.text.as_str()) => {
+                return Err(SpecDiagnostic::new(
+                    sources,
+                    ErrorKind::InvalidOverride,
+                    segment.loc,
+                    format!("the pipeline has no `{}` to change", segment.text),
+                    "not in the pipeline",
+                )
+                .with_help(format!(
+                    "set `{}` itself first (for example `-S {}=…`), or add it to the file",
+                    segment.text,
+                    o.path
+                        .iter()
+                        .take_while(|s| s.loc != segment.loc)
+                        .chain(std::iter::once(segment))
+                        .map(|s| s.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                )));
+            }
             None => {
                 children.push(Node {
                     name: segment.clone(),
@@ -166,6 +186,24 @@ fn apply(sources: &Sources, pipeline: &mut Node, o: &Override) -> Result<(), Spe
             }
         };
         node = &mut children[index];
+    }
+    let repeated = node
+        .children()
+        .iter()
+        .filter(|c| c.name.text == last.text)
+        .count();
+    if repeated > 1 {
+        return Err(SpecDiagnostic::new(
+            sources,
+            ErrorKind::InvalidOverride,
+            last.loc,
+            format!(
+                "`{}` appears {repeated} times, so the override is ambiguous",
+                last.text
+            ),
+            "ambiguous",
+        )
+        .with_help("edit the pipeline file for settings that repeat"));
     }
     if let Some(child) = node
         .children

@@ -174,6 +174,19 @@ fn lower_pipeline(
     {
         check_task(r, evaluator, task);
     }
+    if let (Some(dataset), Some(space)) = (&dataset, &space) {
+        for column in space.include.iter().chain(&space.exclude) {
+            if column.value == dataset.target.value {
+                r.error(
+                    ErrorKind::Incompatible,
+                    column.loc,
+                    format!("`{}` is the target; it is never a feature", column.value),
+                    "the target",
+                    "remove it from `include`/`exclude`",
+                );
+            }
+        }
+    }
     let spec = (|| {
         Some(PipelineSpec {
             name: name?,

@@ -65,6 +65,11 @@ pub struct ResolvedOperation {
     pub spec: OperationSpec,
     /// Where it came from.
     pub origin: Origin,
+    /// Whether an import changed its weight or parameters.
+    pub tuned: bool,
+    /// `false` when an import disabled it (`enabled=#false`); such operations are
+    /// dropped once every import is resolved, whichever import brought them first.
+    pub enabled: bool,
 }
 
 /// A pipeline whose imports are resolved: the spec plus its operation space.
@@ -142,6 +147,8 @@ pub fn resolve_space(
         .map(|op| ResolvedOperation {
             spec: op.clone(),
             origin: Origin::Pipeline,
+            tuned: false,
+            enabled: true,
         })
         .collect();
     ops.add_all(resolver.sources, &mut resolver.errors, inline);
@@ -160,7 +167,9 @@ pub fn resolve_space(
     }
     let mut errors = resolver.errors;
     if errors.is_empty() {
-        return Ok(ops.ops);
+        let mut operations = ops.ops;
+        operations.retain(|_, op| op.enabled);
+        return Ok(operations);
     }
     errors.sort_by_key(|d| (d.loc.source, d.loc.span.offset()));
     Err(Diagnostics { items: errors })
@@ -199,12 +208,15 @@ impl Resolver<'_> {
         for tuning in &import.tunings {
             self.tune(&mut ops, tuning, &import.module.value);
         }
-        ops.retain(|op| {
-            import
+        for op in &mut ops {
+            if import
                 .tunings
                 .iter()
-                .all(|t| t.enabled || t.op.value != op.spec.name.value)
-        });
+                .any(|t| !t.enabled && t.op.value == op.spec.name.value)
+            {
+                op.enabled = false;
+            }
+        }
         ops
     }
 
@@ -322,6 +334,8 @@ impl Resolver<'_> {
         ops.extend(module.ops.into_iter().map(|spec| ResolvedOperation {
             spec,
             origin: origin.clone(),
+            tuned: false,
+            enabled: true,
         }));
         ops
     }
@@ -362,6 +376,7 @@ impl Resolver<'_> {
         };
         if let Some(weight) = &tuning.weight {
             op.spec.weight = weight.value;
+            op.tuned = true;
         }
         for (name, values) in &tuning.params {
             let Some(param) = op
@@ -405,6 +420,7 @@ impl Resolver<'_> {
             }
             if let Some(typed) = typed {
                 param.values = typed;
+                op.tuned = true;
             }
         }
     }
@@ -439,7 +455,25 @@ impl Space {
         let is_std = |o: &ResolvedOperation| matches!(o.origin, Origin::Std(_));
         if existing.origin == op.origin && existing.spec.loc == op.spec.loc {
             // The same definition reached twice (e.g. `std.all` and `std.numeric`): keep
-            // the first, which carries that import's tunings.
+            // the tuned copy, and disabled in either import means disabled.
+            let enabled = existing.enabled && op.enabled;
+            if op.tuned && existing.tuned && op.spec != existing.spec {
+                errors.push(
+                    SpecDiagnostic::new(
+                        sources,
+                        ErrorKind::Duplicate,
+                        existing.spec.name.loc,
+                        format!("the operation `{name}` is tuned differently by two imports"),
+                        "imported and tuned twice",
+                    )
+                    .with_help(format!("tune `{name}` in one `use` block only")),
+                );
+            } else if op.tuned && !existing.tuned {
+                self.ops.insert(name.clone(), op);
+            }
+            if let Some(kept) = self.ops.get_mut(&name) {
+                kept.enabled = enabled;
+            }
         } else if is_std(existing) && op.spec.replaces_std {
             self.replaced.insert(name.clone());
             self.ops.insert(name, op);

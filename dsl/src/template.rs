@@ -219,7 +219,9 @@ const STATEMENT_KEYWORDS: [&str; 16] = [
 const EXPRESSION_HELP: &str = "a template is one SQL expression such as `ln(1 + abs({x}))`; \
                                statements (SELECT, DROP, …) and `;` are not allowed";
 
-fn is_placeholder_name(name: &str) -> bool {
+/// Whether `name` may appear between braces: lower-case letters, digits and `_`, starting
+/// with a letter.
+pub fn is_placeholder_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
