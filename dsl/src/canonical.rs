@@ -162,8 +162,8 @@ fn evaluator(out: &mut String, e: &EvaluatorSpec, seed: u64) {
 fn search(out: &mut String, s: &SearchSpec) {
     let _ = write!(
         out,
-        "search iterations={} exploration={:?} expansion-threshold={} max-children={} seed={}",
-        s.iterations, s.exploration, s.expansion_threshold, s.max_children, s.seed
+        "search iterations={} exploration={:?} expansion-threshold={} max-children={} max-features={} seed={}",
+        s.iterations, s.exploration, s.expansion_threshold, s.max_children, s.max_features, s.seed
     );
     if let Some(t) = s.time_limit {
         let _ = write!(out, " time-limit-ms={}", t.as_millis());

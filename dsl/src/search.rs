@@ -30,6 +30,8 @@ pub struct SearchSpec {
     pub memory_limit_bytes: Option<u64>,
     /// How often results are written to the store.
     pub checkpoint_interval: Duration,
+    /// The most features the search adds to the base columns in one feature set.
+    pub max_features: u32,
 }
 
 impl Default for SearchSpec {
@@ -45,11 +47,13 @@ impl Default for SearchSpec {
             parallelism: None,
             memory_limit_bytes: None,
             checkpoint_interval: Duration::from_secs(30),
+            max_features: 8,
         }
     }
 }
 
-const SEARCH_CHILDREN: [&str; 10] = [
+const SEARCH_CHILDREN: [&str; 11] = [
+    "max-features",
     "iterations",
     "time-limit",
     "exploration",
@@ -85,6 +89,7 @@ pub fn lower_search(r: &mut Reader<'_>, node: Option<&Node>) -> SearchSpec {
     let parallelism = setting("parallelism");
     let memory = setting("memory-limit");
     let checkpoint = setting("checkpoint-interval");
+    let max_features = setting("max-features");
 
     let int = |r: &mut Reader<'_>, node: Option<&Node>, min: i128, max: i128, example: &str| {
         let v = r.single_arg(node?, example)?;
@@ -105,6 +110,9 @@ pub fn lower_search(r: &mut Reader<'_>, node: Option<&Node>) -> SearchSpec {
     }
     if let Some(i) = int(r, seed, 0, u64_max, "seed 42") {
         spec.seed = u64::try_from(i).expect("range checked");
+    }
+    if let Some(i) = int(r, max_features, 1, 100, "max-features 8") {
+        spec.max_features = u32::try_from(i).expect("range checked");
     }
     if let Some(i) = int(r, parallelism, 1, 4096, "parallelism 4") {
         spec.parallelism = Some(u32::try_from(i).expect("range checked"));

@@ -8,9 +8,11 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-/// Placeholders every template may use without declaring them: columns named in the
-/// pipeline's `dataset` block.
-pub const CONTEXT_PLACEHOLDERS: [&str; 3] = ["time", "group", "target"];
+/// Placeholders every template may use without declaring them: the columns named in the
+/// pipeline's `dataset` block (`time`, `group`, `target`) and `row`, the stable row number
+/// that breaks ties in orderings (`ORDER BY {time}, {row}`) so results never depend on
+/// how the engine sorts equal keys.
+pub const CONTEXT_PLACEHOLDERS: [&str; 4] = ["time", "group", "target", "row"];
 
 /// A piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
