@@ -273,9 +273,9 @@ fn every_command_of_the_brief_has_help() {
 fn unbuilt_commands_say_so_and_fail() {
     let example = repo().join("examples/diabetes.kdl");
     let example = example.to_str().expect("utf-8 path");
-    for args in [
-        vec!["run", example],
-        vec!["explain", example],
+    #[rustfmt::skip]
+    let commands = [
+        vec!["run", example, "--resume"],
         vec!["query", "results", "SELECT 1"],
         vec!["runs", "results"],
         vec!["export", "results"],
@@ -283,7 +283,8 @@ fn unbuilt_commands_say_so_and_fail() {
         vec!["report", "results"],
         vec!["ops"],
         vec!["init", "x.csv"],
-    ] {
+    ];
+    for args in commands {
         let out = flow().args(&args).output().expect("flow runs");
         assert_eq!(out.status.code(), Some(2), "flow {args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -302,4 +303,75 @@ fn bad_arguments_are_usage_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"));
     let out = flow().arg("check").output().expect("flow runs");
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn run_searches_an_example_and_writes_the_evaluation_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = dir.path().join("out");
+    let out = flow()
+        .arg("run")
+        .arg(repo().join("examples/diabetes.kdl"))
+        .args(["-S", "search.iterations=12", "-S"])
+        .arg(format!("output={}", output.display()))
+        .output()
+        .expect("flow runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("12 evaluations"), "{stdout}");
+    assert!(stdout.contains("rmse: baseline"), "{stdout}");
+    assert!(stdout.contains("best feature set"), "{stdout}");
+    assert!(output.join("evaluations.parquet").is_file(), "{stdout}");
+    // Nothing but errors goes to stderr when it is not a terminal.
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn run_json_prints_progress_and_a_summary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = flow()
+        .arg("run")
+        .arg(repo().join("examples/diabetes.kdl"))
+        .args(["--json", "-S", "search.iterations=8", "-S"])
+        .arg(format!("output={}", dir.path().display()))
+        .output()
+        .expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    let summary = lines.last().expect("a summary line");
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["evaluations"], 8);
+    assert!(summary["baseline"].as_f64().is_some());
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l["event"] == "progress")
+    );
+}
+
+#[test]
+fn explain_shows_the_feature_search_inside_the_datafusion_plan() {
+    let out = flow()
+        .arg("explain")
+        .arg(repo().join("examples/diabetes.kdl"))
+        .output()
+        .expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let repo = repo().display().to_string();
+    let text = String::from_utf8_lossy(&out.stdout)
+        .replace(&repo, "[REPO]")
+        .replace(repo.trim_start_matches('/'), "[REPO]");
+    insta::assert_snapshot!("explain_diabetes", text);
 }

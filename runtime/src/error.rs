@@ -37,6 +37,30 @@ pub enum RuntimeError {
         /// How to fix it.
         help: String,
     },
+    /// The search could not run to its end.
+    #[error("the search failed: {message}")]
+    #[diagnostic(
+        code(flow::search),
+        help(
+            "the evaluation log up to the failure is lost until the run store lands (issue #6); fix the cause and run again"
+        )
+    )]
+    Search {
+        /// What went wrong.
+        message: String,
+    },
+    /// Results cannot be written.
+    #[error("cannot write results to {location}: {message}")]
+    #[diagnostic(
+        code(flow::output),
+        help("check the `output` location of the pipeline and that it is writable")
+    )]
+    Output {
+        /// The output location.
+        location: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A bug in flow: an invariant did not hold.
     #[error("internal error: {0}")]
     #[diagnostic(

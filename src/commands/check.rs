@@ -11,10 +11,7 @@ use crate::cli::{CheckArgs, Format};
 
 /// Checks each pipeline; fails if any has a problem, after reporting all of them.
 pub fn check(args: &CheckArgs) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::internal(miette::miette!("cannot start the async runtime: {e}")))?;
+    let runtime = super::async_runtime()?;
     let mut failures = Vec::new();
     for path in &args.pipelines {
         let outcome = load_pipeline(path, &args.overrides).and_then(|pipeline| {

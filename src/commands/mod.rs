@@ -1,6 +1,8 @@
 //! One module per verb. Each turns arguments into runtime calls and renders the result.
 
 mod check;
+mod explain;
+mod run;
 mod unbuilt;
 
 use crate::cli::Command;
@@ -31,14 +33,20 @@ impl Failure {
     }
 }
 
+/// A tokio runtime for the runtime's async calls; DataFusion uses all its worker threads.
+pub fn async_runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::internal(miette::miette!("cannot start the async runtime: {e}")))
+}
+
 /// Runs one command.
 pub fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
         Command::Check(args) => check::check(&args),
-        Command::Run(_) => unbuilt::not_built("run", "the feature search operator", 3),
-        Command::Explain(_) => {
-            unbuilt::not_built("explain", "compiling pipelines to DataFusion plans", 3)
-        }
+        Command::Run(args) => run::run(&args),
+        Command::Explain(args) => explain::explain(&args),
         Command::Query(_) => unbuilt::not_built("query", "the run store", 6),
         Command::Runs(_) => unbuilt::not_built("runs", "the run store", 6),
         Command::Export(_) => unbuilt::not_built("export", "the run store", 6),

@@ -1,0 +1,210 @@
+//! From Arrow columns to model inputs: what kind of values a column holds, and the
+//! numeric, imputed column a model sees.
+//!
+//! Imputation is explicit and documented (docs/language.md, "Evaluators"): NULL, NaN and
+//! ±∞ become the mean of the column's finite values. Categories become codes in order of
+//! first appearance (NULL is a category of its own). Booleans are 0/1, dates and
+//! timestamps their number of days or time units since the epoch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use flow_dsl::ValueType;
+use ndarray::Array1;
+
+/// A model-ready column: one finite float per row.
+pub type ModelColumn = Arc<Array1<f64>>;
+
+/// What kind of values a column holds, which decides the operations it may feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Numbers.
+    Numeric,
+    /// Few distinct strings (or a dictionary).
+    Categorical,
+    /// True/false.
+    Boolean,
+    /// Dates and timestamps.
+    Temporal,
+    /// Many distinct strings.
+    Text,
+}
+
+impl ColumnKind {
+    /// The language's type for this kind.
+    pub fn value_type(self) -> ValueType {
+        match self {
+            Self::Numeric => ValueType::Numeric,
+            Self::Categorical => ValueType::Categorical,
+            Self::Boolean => ValueType::Boolean,
+            Self::Temporal => ValueType::Temporal,
+            Self::Text => ValueType::Text,
+        }
+    }
+}
+
+/// A string column with at most this many distinct values (and at most half as many as
+/// rows) is categorical; otherwise it is text.
+const MAX_CATEGORIES: usize = 100;
+
+/// The kind of a column, from its type and, for strings, its number of distinct values.
+pub fn classify_column(array: &dyn Array) -> ColumnKind {
+    match array.data_type() {
+        t if t.is_numeric() => ColumnKind::Numeric,
+        DataType::Boolean => ColumnKind::Boolean,
+        t if t.is_temporal() => ColumnKind::Temporal,
+        DataType::Dictionary(_, _) => ColumnKind::Categorical,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let Ok(strings) = cast(array, &DataType::Utf8) else {
+                return ColumnKind::Text;
+            };
+            let strings = strings.as_string::<i32>();
+            let mut distinct = std::collections::HashSet::new();
+            for value in strings.iter() {
+                distinct.insert(value);
+                if distinct.len() > MAX_CATEGORIES {
+                    return ColumnKind::Text;
+                }
+            }
+            if distinct.len() * 2 <= array.len().max(2) {
+                ColumnKind::Categorical
+            } else {
+                ColumnKind::Text
+            }
+        }
+        _ => ColumnKind::Text,
+    }
+}
+
+/// Turns a computed column into a model column, or says why it is unusable (all NULL,
+/// constant, text).
+pub fn model_column(array: &ArrayRef) -> Result<ModelColumn, String> {
+    let kind = classify_column(array.as_ref());
+    let values: Vec<Option<f64>> = match kind {
+        ColumnKind::Text => return Err("holds free text, which a model cannot use directly".into()),
+        ColumnKind::Categorical => category_codes(array)?,
+        ColumnKind::Temporal => {
+            let ints = cast(array, &DataType::Int64).map_err(|e| e.to_string())?;
+            #[allow(clippy::cast_precision_loss)]
+            ints.as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(|i| i as f64))
+                .collect()
+        }
+        ColumnKind::Numeric | ColumnKind::Boolean => {
+            let floats = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
+            floats.as_primitive::<Float64Type>().iter().collect()
+        }
+    };
+    impute(values).map(|v| Arc::new(Array1::from(v)))
+}
+
+fn category_codes(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
+    let strings = cast(array, &DataType::Utf8).map_err(|e| e.to_string())?;
+    let strings = strings.as_string::<i32>();
+    let mut codes: HashMap<Option<&str>, f64> = HashMap::new();
+    #[allow(clippy::cast_precision_loss)]
+    Ok(strings
+        .iter()
+        .map(|v| {
+            let next = codes.len() as f64;
+            Some(*codes.entry(v).or_insert(next))
+        })
+        .collect())
+}
+
+fn impute(values: Vec<Option<f64>>) -> Result<Vec<f64>, String> {
+    let finite: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    if finite.is_empty() {
+        return Err("every value is NULL or not finite".into());
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mean = finite.iter().sum::<f64>() / finite.len() as f64;
+    let first = finite[0];
+    if finite.iter().all(|v| *v == first) && finite.len() == values.len() {
+        return Err("every value is the same".into());
+    }
+    let out: Vec<f64> = values
+        .into_iter()
+        .map(|v| v.filter(|x| x.is_finite()).unwrap_or(mean))
+        .collect();
+    if out.iter().all(|v| *v == out[0]) {
+        return Err("every value is the same".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{BooleanArray, Float64Array, Int32Array, StringArray};
+
+    use super::*;
+
+    #[test]
+    fn missing_and_non_finite_values_become_the_mean() {
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(1.0),
+            None,
+            Some(f64::NAN),
+            Some(3.0),
+            Some(f64::INFINITY),
+        ]));
+        let c = model_column(&a).expect("usable");
+        assert_eq!(c.to_vec(), vec![1.0, 2.0, 2.0, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn constant_and_empty_columns_are_rejected() {
+        let constant: ArrayRef = Arc::new(Int32Array::from(vec![4, 4, 4]));
+        assert_eq!(
+            model_column(&constant).expect_err("constant"),
+            "every value is the same"
+        );
+        let nulls: ArrayRef = Arc::new(Float64Array::from(vec![None, Some(f64::NAN)]));
+        assert_eq!(
+            model_column(&nulls).expect_err("all null"),
+            "every value is NULL or not finite"
+        );
+    }
+
+    #[test]
+    fn categories_become_codes_in_order_of_appearance() {
+        let a: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("b"),
+            Some("a"),
+            None,
+            Some("b"),
+            Some("a"),
+            Some("a"),
+        ]));
+        assert_eq!(classify_column(a.as_ref()), ColumnKind::Categorical);
+        assert_eq!(
+            model_column(&a).expect("usable").to_vec(),
+            vec![0.0, 1.0, 2.0, 0.0, 1.0, 1.0]
+        );
+    }
+
+    #[test]
+    fn many_distinct_strings_are_text() {
+        let a: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "z"]));
+        assert_eq!(classify_column(a.as_ref()), ColumnKind::Text);
+        assert!(model_column(&a).is_err());
+    }
+
+    #[test]
+    fn booleans_are_zero_and_one() {
+        let a: ArrayRef = Arc::new(BooleanArray::from(vec![true, false, true]));
+        assert_eq!(
+            model_column(&a).expect("usable").to_vec(),
+            vec![1.0, 0.0, 1.0]
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! Computing candidate features with DataFusion: many candidates in one query over the
+//! in-memory dataset, in the original row order.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::datasource::MemTable;
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+
+use super::render::quote_ident;
+
+/// The column flow adds to every dataset: the row's position, 0-based, stable for a run.
+pub const ROW_ID: &str = "__flow_row";
+
+/// The name the in-memory dataset is registered under.
+const TABLE: &str = "base";
+
+/// Rows per batch of the in-memory table: large enough for vectorised kernels, small
+/// enough for DataFusion to spread a query across cores.
+const BATCH_ROWS: usize = 65_536;
+
+/// The dataset, held in memory and registered in a session, ready to compute features.
+pub struct FeatureTable {
+    ctx: SessionContext,
+    rows: usize,
+}
+
+impl FeatureTable {
+    /// Registers `data` (which includes [`ROW_ID`]) in `ctx`.
+    pub fn new(ctx: SessionContext, data: &RecordBatch) -> Result<Self> {
+        let rows = data.num_rows();
+        let batches: Vec<RecordBatch> = (0..rows.max(1))
+            .step_by(BATCH_ROWS)
+            .map(|start| data.slice(start, BATCH_ROWS.min(rows - start.min(rows))))
+            .collect();
+        let table = MemTable::try_new(data.schema(), vec![batches])?;
+        ctx.register_table(TABLE, Arc::new(table))?;
+        Ok(Self { ctx, rows })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Computes every SQL expression in `sqls`, in one query when they all plan; a
+    /// candidate that fails gets its own error and does not fail the others.
+    pub async fn compute(&self, sqls: &[String]) -> Vec<std::result::Result<ArrayRef, String>> {
+        if sqls.is_empty() {
+            return Vec::new();
+        }
+        match self.query(sqls).await {
+            Ok(columns) => columns.into_iter().map(Ok).collect(),
+            Err(_) if sqls.len() > 1 => {
+                // Isolate the failure: one query per candidate.
+                let mut out = Vec::with_capacity(sqls.len());
+                for sql in sqls {
+                    let one = self.query(std::slice::from_ref(sql)).await;
+                    out.push(one.map(|mut c| c.remove(0)).map_err(|e| e.to_string()));
+                }
+                out
+            }
+            Err(e) => vec![Err(e.to_string())],
+        }
+    }
+
+    async fn query(&self, sqls: &[String]) -> Result<Vec<ArrayRef>> {
+        let row = quote_ident(ROW_ID);
+        let mut select = format!("SELECT {row}");
+        for (i, sql) in sqls.iter().enumerate() {
+            select.push_str(&format!(", ({sql}) AS {}", quote_ident(&format!("f{i}"))));
+        }
+        select.push_str(&format!(" FROM {} ORDER BY {row}", quote_ident(TABLE)));
+        let batches = self.ctx.sql(&select).await?.collect().await?;
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => {
+                return Err(datafusion::error::DataFusionError::Execution(
+                    "the feature query returned no rows".to_owned(),
+                ));
+            }
+        };
+        let all = concat_batches(&schema, &batches)?;
+        if all.num_rows() != self.rows {
+            return Err(datafusion::error::DataFusionError::Execution(format!(
+                "the feature query returned {} rows for {} input rows",
+                all.num_rows(),
+                self.rows
+            )));
+        }
+        Ok(all.columns()[1..].to_vec())
+    }
+}

@@ -1,0 +1,16 @@
+//! Features: expression trees of operations over columns, their SQL, and computing them.
+//!
+//! [`FeatureExpr`] is the one representation of a feature; [`render`] is the one place
+//! SQL text is produced (every identifier quoted by [`quote_ident`]); [`FeatureTable`]
+//! computes many candidates in one DataFusion query; [`model_column`] turns a computed
+//! Arrow column into a model-ready one.
+
+mod column;
+mod compute;
+mod expr;
+mod render;
+
+pub use column::{ColumnKind, ModelColumn, classify_column, model_column};
+pub use compute::{FeatureTable, ROW_ID};
+pub use expr::{FeatureExpr, ParamLiteral};
+pub use render::{RenderContext, quote_ident, render, sql_literal};

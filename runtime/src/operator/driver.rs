@@ -1,0 +1,552 @@
+//! The search loop the operator runs: load the input under the memory pool, then repeat
+//! selection → expansion → computing the new features in one query → scoring them in
+//! parallel → backpropagation, streaming one log batch per expansion.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::concat_batches;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use flow_dsl::ResolvedOperation;
+use futures::StreamExt;
+use ndarray::Array2;
+use rayon::prelude::*;
+use tokio::sync::mpsc::Sender;
+
+use super::job::SearchJob;
+use super::log::{EvaluationRow, metric_name, rows_to_batch};
+use super::prepare::{BaseColumn, prepare};
+use crate::eval::Evaluator;
+use crate::features::{
+    FeatureExpr, FeatureTable, ModelColumn, ROW_ID, RenderContext, model_column, render,
+};
+use crate::search::{ActionSpace, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward};
+
+/// Candidates drawn and screened per child a node may get.
+const SCREEN_FACTOR: usize = 32;
+
+/// The fewest candidates drawn at once, so small expansions still screen a fair sample.
+const MIN_SCREENED: usize = 64;
+
+fn error(message: impl Into<String>) -> DataFusionError {
+    DataFusionError::Execution(message.into())
+}
+
+/// Runs the search of `job` over `input`, sending log batches to `tx` until the budget
+/// ends, the tree is exhausted, or the receiver goes away.
+pub async fn run_search(
+    input: SendableRecordBatchStream,
+    job: Arc<SearchJob>,
+    context: Arc<TaskContext>,
+    tx: Sender<Result<RecordBatch>>,
+) -> Result<()> {
+    let started = Instant::now();
+    let data = load_input(input, &context).await?;
+    let prepared = prepare(&job, data)?;
+    let ctx =
+        SessionContext::new_with_config_rt(context.session_config().clone(), context.runtime_env());
+    let table = FeatureTable::new(ctx, &prepared.table)?;
+    let cv_seed = job.evaluator.cv.seed.unwrap_or(job.search.seed);
+    let evaluator = Evaluator::new(&job.evaluator, prepared.target, cv_seed)
+        .map_err(|e| error(format!("cannot set up the evaluator: {e}")))?;
+    let threads = job.search.parallelism.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |p| p as usize,
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("flow-eval-{i}"))
+        .build()
+        .map_err(|e| error(format!("cannot start the evaluation threads: {e}")))?;
+    let mut search = Search::new(&job, prepared.base, evaluator, pool)?;
+    search.run(&table, &tx, started).await
+}
+
+/// Collects the whole input, reserving its memory from the session's pool first.
+async fn load_input(
+    mut input: SendableRecordBatchStream,
+    context: &TaskContext,
+) -> Result<RecordBatch> {
+    let reservation = MemoryConsumer::new("FeatureSearchExec").register(context.memory_pool());
+    let schema = input.schema();
+    let mut batches = Vec::new();
+    while let Some(batch) = input.next().await {
+        let batch = batch?;
+        reservation
+            .try_grow(batch.get_array_memory_size())
+            .map_err(|e| {
+                DataFusionError::ResourcesExhausted(format!(
+                    "the dataset does not fit in the memory limit ({e}); raise `--memory-limit` \
+                 (or `search.memory-limit`), or sample the dataset with `sample rows=…`"
+                ))
+            })?;
+        batches.push(batch);
+    }
+    Ok(concat_batches(&schema, &batches)?)
+}
+
+/// The state of one search.
+struct Search<'j> {
+    job: &'j SearchJob,
+    space: ActionSpace,
+    tree: SearchTree,
+    render_ctx: RenderContext,
+    base: Vec<BaseColumn>,
+    evaluator: Arc<Evaluator>,
+    pool: Arc<rayon::ThreadPool>,
+    higher_is_better: bool,
+    /// Model columns by canonical SQL (or why the feature is unusable).
+    columns: HashMap<String, std::result::Result<ModelColumn, String>>,
+    /// Fold scores by feature-set key.
+    scores: HashMap<Vec<String>, Vec<f64>>,
+    baseline: Option<f64>,
+    best: Option<f64>,
+    evaluations: u64,
+    since_improvement: u64,
+}
+
+/// One node to score: its matrix (or why it has none) and its log row so far.
+struct Pending {
+    node: usize,
+    row: EvaluationRow,
+    key: Vec<String>,
+    matrix: std::result::Result<Vec<ModelColumn>, String>,
+}
+
+impl<'j> Search<'j> {
+    fn new(
+        job: &'j SearchJob,
+        base: Vec<BaseColumn>,
+        evaluator: Evaluator,
+        pool: rayon::ThreadPool,
+    ) -> Result<Self> {
+        let dataset = &job.dataset;
+        let render_ctx = RenderContext {
+            time: dataset.time.as_ref().map(|t| t.value.clone()),
+            group: dataset.group.as_ref().map(|g| g.value.clone()),
+            target: dataset.target.value.clone(),
+            row: ROW_ID.to_owned(),
+        };
+        if let Some(op) = job.operations.values().find(|op| uses(op, "target")) {
+            return Err(error(format!(
+                "the operation `{}` reads the target ({{target}}); supervised operations must be \
+                 computed out of fold, which flow does not do yet — remove it from the space",
+                op.spec.name.value
+            )));
+        }
+        let has_time = dataset.time.is_some();
+        let space = ActionSpace::new(&job.operations, job.max_depth, |op| {
+            has_time || !uses(op, "time")
+        });
+        let tree = SearchTree::new(
+            base.iter().map(|c| c.feature.clone()).collect(),
+            TreeConfig {
+                exploration: job.search.exploration,
+                expansion_threshold: job.search.expansion_threshold,
+                max_children: job.search.max_children,
+                max_features: job.search.max_features,
+                seed: job.search.seed,
+            },
+        );
+        let metric = evaluator.metric();
+        Ok(Self {
+            job,
+            space,
+            tree,
+            render_ctx,
+            base,
+            evaluator: Arc::new(evaluator),
+            pool: Arc::new(pool),
+            higher_is_better: metric.higher_is_better(),
+            columns: HashMap::new(),
+            scores: HashMap::new(),
+            baseline: None,
+            best: None,
+            evaluations: 0,
+            since_improvement: 0,
+        })
+    }
+
+    async fn run(
+        &mut self,
+        table: &FeatureTable,
+        tx: &Sender<Result<RecordBatch>>,
+        started: Instant,
+    ) -> Result<()> {
+        let root = self.pending(0);
+        let rows = self.score(vec![root]).await?;
+        let baseline_failed = rows[0].status != "ok";
+        let baseline_error = rows[0].error.clone();
+        if tx
+            .send(rows_to_batch(&self.job.run_id, &rows))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+        if baseline_failed {
+            return Err(error(format!(
+                "the baseline model (base columns only) failed: {}",
+                baseline_error.unwrap_or_default()
+            )));
+        }
+        while self.evaluations < self.job.search.iterations {
+            if self
+                .job
+                .search
+                .time_limit
+                .is_some_and(|limit| started.elapsed() >= limit)
+            {
+                break;
+            }
+            if self
+                .job
+                .search
+                .patience
+                .is_some_and(|p| self.since_improvement >= p)
+            {
+                break;
+            }
+            let limit = usize::try_from(self.job.search.iterations - self.evaluations)
+                .unwrap_or(usize::MAX);
+            let Some(selection) = self.tree.select(limit) else {
+                break;
+            };
+            let batch_started = Instant::now();
+            let children = self.expand(selection, table).await?;
+            if children.is_empty() {
+                continue;
+            }
+            let pending: Vec<Pending> = children.iter().map(|&child| self.pending(child)).collect();
+            let compute_ms = batch_started.elapsed().as_secs_f64() * 1000.0;
+            let mut rows = self.score(pending).await?;
+            #[allow(clippy::cast_precision_loss)]
+            let share = compute_ms / rows.len().max(1) as f64;
+            for row in &mut rows {
+                row.duration_ms += share;
+            }
+            if tx
+                .send(rows_to_batch(&self.job.run_id, &rows))
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the selected node its new children: tops up its pool of screened candidates
+    /// (drawing and computing a batch in one query when it runs low), then takes the best
+    /// of the pool. Candidates whose computation fails become (failed) children too, so
+    /// the log says why; a failing expression is never drawn again in this run.
+    async fn expand(&mut self, selection: Selection, table: &FeatureTable) -> Result<Vec<usize>> {
+        let Selection { node, room } = selection;
+        let mut failed: Vec<TypedFeature> = Vec::new();
+        if self.tree.pool_mut(node).len() < room {
+            let columns = &self.columns;
+            let (ops, ctx) = (&self.job.operations, &self.render_ctx);
+            let known_failure = |expr: &FeatureExpr| {
+                render(expr, ops, ctx).map_or(true, |sql| matches!(columns.get(&sql), Some(Err(_))))
+            };
+            let drawn = self.tree.draw(
+                node,
+                &self.space,
+                (room * SCREEN_FACTOR).max(MIN_SCREENED),
+                &known_failure,
+            );
+            self.compute_features(&drawn, table).await;
+            let screen = Screen::new(&self.node_columns(node), self.evaluator.target());
+            let mut scored: Vec<(f64, TypedFeature)> = Vec::with_capacity(drawn.len());
+            for feature in drawn {
+                match self.column(&feature) {
+                    Some(Ok(column)) => scored.push((screen.score(&column), feature)),
+                    _ => failed.push(feature),
+                }
+            }
+            let pool = self.tree.pool_mut(node);
+            scored.extend(pool.drain(..).map(|f| (f64::NAN, f)));
+            // Earlier leftovers keep their order behind equally good new ones; NaN marks
+            // them and sorts them by their position, after the newly screened.
+            let mut indexed: Vec<(usize, f64, TypedFeature)> = scored
+                .into_iter()
+                .enumerate()
+                .map(|(i, (s, f))| (i, s, f))
+                .collect();
+            indexed.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+                (false, false) => b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)),
+                (true, true) => a.0.cmp(&b.0),
+                (false, true) => std::cmp::Ordering::Less,
+                (true, false) => std::cmp::Ordering::Greater,
+            });
+            pool.extend(indexed.into_iter().map(|(_, _, f)| f));
+        }
+        failed.truncate(room);
+        let take = room - failed.len();
+        let pool = self.tree.pool_mut(node);
+        let chosen: Vec<TypedFeature> = pool.drain(..take.min(pool.len())).collect();
+        if chosen.is_empty() && failed.is_empty() {
+            self.tree.close(node);
+            return Ok(Vec::new());
+        }
+        let mut children = failed;
+        children.extend(chosen);
+        Ok(self.tree.add_children(node, children))
+    }
+
+    /// The model column of a computed feature, if it was computed.
+    fn column(&self, feature: &TypedFeature) -> Option<std::result::Result<ModelColumn, String>> {
+        let sql = render(&feature.expr, &self.job.operations, &self.render_ctx).ok()?;
+        self.columns.get(&sql).cloned()
+    }
+
+    /// The model columns of an evaluated node's feature set.
+    fn node_columns(&self, node: usize) -> Vec<ModelColumn> {
+        let features = self.tree.features(node);
+        let mut out: Vec<ModelColumn> = self
+            .base
+            .iter()
+            .filter_map(|c| c.model.as_ref().ok().cloned())
+            .collect();
+        out.extend(
+            features[self.base.len()..]
+                .iter()
+                .filter_map(|f| self.column(f).and_then(Result::ok)),
+        );
+        out
+    }
+
+    /// Computes, in one query, the features that are not cached yet.
+    async fn compute_features(&mut self, features: &[TypedFeature], table: &FeatureTable) {
+        let mut missing: Vec<String> = Vec::new();
+        for feature in features {
+            // A feature that cannot be rendered fails in `pending`, with the reason.
+            if let Ok(sql) = render(&feature.expr, &self.job.operations, &self.render_ctx)
+                && !self.columns.contains_key(&sql)
+                && !missing.contains(&sql)
+            {
+                missing.push(sql);
+            }
+        }
+        let computed = table.compute(&missing).await;
+        for (sql, result) in missing.into_iter().zip(computed) {
+            let column = result.and_then(|array| model_column(&array));
+            self.columns.insert(sql, column);
+        }
+    }
+
+    /// The features, SQL and matrix of a node.
+    fn pending(&self, node: usize) -> Pending {
+        let n = self.tree.node(node);
+        let features: Vec<TypedFeature> = self.tree.features(node);
+        let mut names = Vec::with_capacity(features.len());
+        let mut sqls = Vec::with_capacity(features.len());
+        let mut columns: Vec<(String, ModelColumn)> = Vec::new();
+        let mut problem: Option<String> = None;
+        for (i, f) in features.iter().enumerate() {
+            names.push(f.expr.name());
+            let sql = match render(&f.expr, &self.job.operations, &self.render_ctx) {
+                Ok(sql) => sql,
+                Err(e) => {
+                    problem.get_or_insert(e);
+                    sqls.push(String::new());
+                    continue;
+                }
+            };
+            sqls.push(sql.clone());
+            let model = if i < self.base.len() {
+                self.base[i].model.clone()
+            } else {
+                self.columns
+                    .get(&sql)
+                    .cloned()
+                    .unwrap_or_else(|| Err("the feature was not computed".to_owned()))
+            };
+            match model {
+                Ok(column) => columns.push((sql, column)),
+                Err(why) if i >= self.base.len() => {
+                    problem.get_or_insert(format!("`{}`: {why}", f.expr.name()));
+                }
+                // Base columns that cannot feed a model (text, constant) stay out of it.
+                Err(_) => {}
+            }
+        }
+        // One canonical column order, so a feature set reached along different paths is
+        // the same matrix, the same cache entry and the same score.
+        columns.sort_by(|a, b| a.0.cmp(&b.0));
+        let key: Vec<String> = columns.iter().map(|(s, _)| s.clone()).collect();
+        let feature = n.feature.clone();
+        let row = EvaluationRow {
+            iteration: 0,
+            node_id: node as u64,
+            parent_id: n.parent.map(|p| p as u64),
+            depth: n.depth,
+            feature_names: names,
+            feature_sql: sqls,
+            new_feature: feature.as_ref().map(|f| f.expr.name()),
+            new_feature_sql: feature
+                .as_ref()
+                .and_then(|f| render(&f.expr, &self.job.operations, &self.render_ctx).ok()),
+            operation: feature
+                .as_ref()
+                .and_then(|f| f.expr.op().map(str::to_owned)),
+            metric: metric_name(self.evaluator.metric()),
+            fold_scores: Vec::new(),
+            mean: None,
+            std: None,
+            reward: None,
+            cache_hit: false,
+            duration_ms: 0.0,
+            status: "ok".to_owned(),
+            error: None,
+        };
+        Pending {
+            node,
+            row,
+            key,
+            matrix: match problem {
+                Some(p) => Err(p),
+                None => Ok(columns.into_iter().map(|(_, c)| c).collect()),
+            },
+        }
+    }
+
+    /// Scores pending nodes in parallel (results in order), records them in the tree, and
+    /// returns their finished log rows.
+    async fn score(&mut self, pending: Vec<Pending>) -> Result<Vec<EvaluationRow>> {
+        // A node whose matrix could not be built has no key worth looking up: its usable
+        // columns may well be its parent's, whose score must not be reused for it.
+        let cached: Vec<Option<Vec<f64>>> = pending
+            .iter()
+            .map(|p| {
+                p.matrix
+                    .as_ref()
+                    .ok()
+                    .and_then(|_| self.scores.get(&p.key).cloned())
+            })
+            .collect();
+        let work: Vec<(usize, Vec<ModelColumn>)> = pending
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| cached[*i].is_none())
+            .filter_map(|(i, p)| p.matrix.as_ref().ok().map(|m| (i, m.clone())))
+            .collect();
+        let evaluator = Arc::clone(&self.evaluator);
+        let pool = Arc::clone(&self.pool);
+        let results = tokio::task::spawn_blocking(move || {
+            pool.install(|| {
+                work.into_par_iter()
+                    .map(|(i, columns)| {
+                        let started = Instant::now();
+                        let scores = assemble(&columns).and_then(|x| {
+                            evaluator
+                                .cross_validate(x.view())
+                                .map_err(|e| e.to_string())
+                        });
+                        (i, scores, started.elapsed().as_secs_f64() * 1000.0)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+        .map_err(|e| error(format!("an evaluation thread failed: {e}")))?;
+        let mut by_index: HashMap<usize, (std::result::Result<Vec<f64>, String>, f64)> =
+            results.into_iter().map(|(i, s, ms)| (i, (s, ms))).collect();
+        let mut rows = Vec::with_capacity(pending.len());
+        for (i, p) in pending.into_iter().enumerate() {
+            let mut row = p.row;
+            let outcome = match (&cached[i], p.matrix) {
+                (Some(scores), _) => {
+                    row.cache_hit = true;
+                    Ok(scores.clone())
+                }
+                (None, Err(why)) => Err(why),
+                (None, Ok(_)) => {
+                    let (scores, ms) = by_index
+                        .remove(&i)
+                        .unwrap_or((Err("not evaluated".into()), 0.0));
+                    row.duration_ms = ms;
+                    scores
+                }
+            };
+            let outcome = outcome.and_then(|scores| {
+                if scores.iter().all(|s| s.is_finite()) {
+                    Ok(scores)
+                } else {
+                    Err("the metric is not finite on every fold".to_owned())
+                }
+            });
+            self.finish(&mut row, p.node, p.key, outcome);
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    fn finish(
+        &mut self,
+        row: &mut EvaluationRow,
+        node: usize,
+        key: Vec<String>,
+        outcome: std::result::Result<Vec<f64>, String>,
+    ) {
+        row.iteration = self.evaluations;
+        self.evaluations += 1;
+        match outcome {
+            Ok(scores) => {
+                #[allow(clippy::cast_precision_loss)]
+                let n = scores.len() as f64;
+                let mean = scores.iter().sum::<f64>() / n;
+                let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+                let baseline = *self.baseline.get_or_insert(mean);
+                let r = reward(mean, baseline, self.higher_is_better);
+                let improved = self.best.is_none_or(|b| {
+                    if self.higher_is_better {
+                        mean > b
+                    } else {
+                        mean < b
+                    }
+                });
+                if improved {
+                    self.best = Some(mean);
+                    self.since_improvement = 0;
+                } else {
+                    self.since_improvement += 1;
+                }
+                self.scores.insert(key, scores.clone());
+                self.tree.record(node, Some(r));
+                row.fold_scores = scores;
+                row.mean = Some(mean);
+                row.std = Some(std);
+                row.reward = Some(r);
+            }
+            Err(why) => {
+                self.since_improvement += 1;
+                self.tree.record(node, None);
+                row.status = "failed".to_owned();
+                row.reward = Some(crate::search::FAILURE_REWARD);
+                row.error = Some(why);
+            }
+        }
+    }
+}
+
+/// Whether an operation's template uses the context placeholder `name`.
+fn uses(op: &ResolvedOperation, name: &str) -> bool {
+    op.spec.template.value.placeholder_names().contains(&name)
+}
+
+/// The row-major matrix of model columns.
+fn assemble(columns: &[ModelColumn]) -> std::result::Result<Array2<f64>, String> {
+    let rows = columns.first().map_or(0, |c| c.len());
+    let mut x = Array2::<f64>::zeros((rows, columns.len()));
+    for (j, column) in columns.iter().enumerate() {
+        x.column_mut(j).assign(column);
+    }
+    Ok(x)
+}

@@ -1,0 +1,272 @@
+//! Getting the loaded dataset ready for the search: rows without a target dropped, the
+//! seeded sample taken, the row id added, the task settled, the target encoded and the
+//! base feature set built.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt64Array};
+use datafusion::arrow::compute::{cast, filter_record_batch, is_not_null, take_record_batch};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
+use datafusion::error::{DataFusionError, Result};
+use flow_dsl::{SampleSize, Task, ValueType};
+use ndarray::Array1;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::job::SearchJob;
+use crate::eval::Target;
+use crate::features::{FeatureExpr, ModelColumn, ROW_ID, classify_column, model_column};
+use crate::search::TypedFeature;
+
+/// A base column: its feature, and its model column unless it cannot feed a model.
+#[derive(Debug, Clone)]
+pub struct BaseColumn {
+    /// The column as a feature.
+    pub feature: TypedFeature,
+    /// The model-ready values, or why the column is left out of the model.
+    pub model: std::result::Result<ModelColumn, String>,
+}
+
+/// The dataset as the search uses it.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The rows (with [`ROW_ID`]), as registered for feature computation.
+    pub table: RecordBatch,
+    /// The encoded target, aligned with the rows.
+    pub target: Target,
+    /// The base feature set, in column order.
+    pub base: Vec<BaseColumn>,
+}
+
+fn error(message: String) -> DataFusionError {
+    DataFusionError::Execution(message)
+}
+
+/// Prepares `data` (the operator's whole input) for `job`.
+pub fn prepare(job: &SearchJob, data: RecordBatch) -> Result<Prepared> {
+    let target_name = &job.dataset.target.value;
+    let target_column = data
+        .column_by_name(target_name)
+        .ok_or_else(|| error(format!("the data has no target column `{target_name}`")))?;
+    let before = data.num_rows();
+    let data = filter_record_batch(&data, &is_not_null(target_column.as_ref())?)?;
+    let dropped_rows = before - data.num_rows();
+    let data = sample(job, data)?;
+    if data.num_rows() < 2 {
+        return Err(error(format!(
+            "the dataset has {} usable rows ({dropped_rows} dropped for a NULL target); a search needs more",
+            data.num_rows()
+        )));
+    }
+    let table = with_row_id(&data)?;
+    let target_array = table
+        .column_by_name(target_name)
+        .expect("the target column survives filtering");
+    let task = match &job.dataset.task {
+        Some(t) => t.value,
+        None => infer_task(target_array.as_ref()),
+    };
+    let target = encode_target(target_array, task, target_name)?;
+    let base = base_columns(job, &table);
+    if base.iter().all(|c| c.model.is_err()) {
+        let reasons: Vec<String> = base
+            .iter()
+            .filter_map(|c| {
+                c.model
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("`{}` {e}", c.feature.expr.name()))
+            })
+            .collect();
+        return Err(error(format!(
+            "no column can feed the model, so there is no baseline: {}",
+            if reasons.is_empty() {
+                "no feature columns".to_owned()
+            } else {
+                reasons.join("; ")
+            }
+        )));
+    }
+    Ok(Prepared {
+        table,
+        target,
+        base,
+    })
+}
+
+fn sample(job: &SearchJob, data: RecordBatch) -> Result<RecordBatch> {
+    let Some(spec) = &job.dataset.sample else {
+        return Ok(data);
+    };
+    let seed = spec.seed.unwrap_or(job.search.seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let rows = data.num_rows();
+    let keep: Vec<u64> = match spec.size {
+        SampleSize::Rows(n) if n as usize >= rows => return Ok(data),
+        SampleSize::Rows(n) => {
+            // A partial Fisher–Yates shuffle picks n rows; sorting keeps the original order.
+            let mut indices: Vec<u64> = (0..rows as u64).collect();
+            for i in 0..n as usize {
+                let j = rng.gen_range(i..rows);
+                indices.swap(i, j);
+            }
+            let mut chosen = indices[..n as usize].to_vec();
+            chosen.sort_unstable();
+            chosen
+        }
+        SampleSize::Fraction(f) => (0..rows as u64)
+            .filter(|_| rng.r#gen::<f64>() < f)
+            .collect(),
+    };
+    Ok(take_record_batch(&data, &UInt64Array::from(keep))?)
+}
+
+fn with_row_id(data: &RecordBatch) -> Result<RecordBatch> {
+    let mut fields: Vec<Arc<Field>> = data.schema().fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(ROW_ID, DataType::UInt64, false)));
+    let mut columns = data.columns().to_vec();
+    columns.push(Arc::new(UInt64Array::from_iter_values(
+        0..data.num_rows() as u64,
+    )));
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+/// Strings and booleans are classes; floats are amounts; integers are classes when they
+/// take at most 20 distinct values.
+fn infer_task(target: &dyn Array) -> Task {
+    let ty = target.data_type();
+    if ty.is_floating() || matches!(ty, DataType::Decimal128(_, _) | DataType::Decimal256(_, _)) {
+        return Task::Regression;
+    }
+    if ty.is_integer() {
+        let Ok(ints) = cast(target, &DataType::Int64) else {
+            return Task::Regression;
+        };
+        let distinct: std::collections::BTreeSet<i64> = ints
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+            .iter()
+            .flatten()
+            .collect();
+        return if distinct.len() <= 20 {
+            Task::Classification
+        } else {
+            Task::Regression
+        };
+    }
+    Task::Classification
+}
+
+fn encode_target(array: &ArrayRef, task: Task, name: &str) -> Result<Target> {
+    match task {
+        Task::Regression => {
+            let floats = cast(array, &DataType::Float64).map_err(|_| {
+                error(format!(
+                    "the target `{name}` holds {} values, which cannot be regressed; declare `task \"classification\"`",
+                    array.data_type()
+                ))
+            })?;
+            let values: Vec<f64> = floats
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect();
+            if values.iter().any(|v| !v.is_finite()) {
+                return Err(error(format!(
+                    "the target `{name}` has values that are not finite numbers"
+                )));
+            }
+            Ok(Target::Regression(Array1::from(values)))
+        }
+        Task::Classification => {
+            let numeric = array.data_type().is_numeric();
+            let strings = cast(array, &DataType::Utf8)?;
+            let strings = strings.as_string::<i32>();
+            let mut classes: Vec<String> = strings.iter().flatten().map(str::to_owned).collect();
+            classes.sort_by(|a, b| match (numeric, a.parse::<f64>(), b.parse::<f64>()) {
+                (true, Ok(x), Ok(y)) => x.total_cmp(&y),
+                _ => a.cmp(b),
+            });
+            classes.dedup();
+            if classes.len() < 2 {
+                return Err(error(format!(
+                    "the target `{name}` has {} class; classification needs at least two",
+                    classes.len()
+                )));
+            }
+            let labels: Vec<usize> = strings
+                .iter()
+                .map(|v| {
+                    classes
+                        .iter()
+                        .position(|c| Some(c.as_str()) == v)
+                        .unwrap_or(0)
+                })
+                .collect();
+            Ok(Target::Classification {
+                labels: Array1::from(labels),
+                classes,
+            })
+        }
+    }
+}
+
+fn base_columns(job: &SearchJob, table: &RecordBatch) -> Vec<BaseColumn> {
+    let dataset = &job.dataset;
+    let mut skip: Vec<&str> = vec![dataset.target.value.as_str(), ROW_ID];
+    skip.extend(dataset.id.as_ref().map(|c| c.value.as_str()));
+    skip.extend(dataset.drop.iter().map(|c| c.value.as_str()));
+    skip.extend(job.exclude.iter().map(String::as_str));
+    table
+        .schema()
+        .fields()
+        .iter()
+        .zip(table.columns())
+        .filter(|(field, _)| !skip.contains(&field.name().as_str()))
+        .filter(|(field, _)| job.include.is_empty() || job.include.contains(field.name()))
+        .map(|(field, array)| {
+            let kind = classify_column(array.as_ref());
+            let ty: ValueType = kind.value_type();
+            BaseColumn {
+                feature: TypedFeature {
+                    expr: FeatureExpr::Column(field.name().clone()),
+                    ty,
+                },
+                model: model_column(array),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+
+    use super::*;
+
+    #[test]
+    fn the_task_follows_the_target_values() {
+        let floats: ArrayRef = Arc::new(Float64Array::from(vec![1.5, 2.0]));
+        let few_ints: ArrayRef = Arc::new(Int64Array::from(vec![0, 1, 1, 0]));
+        let many_ints: ArrayRef = Arc::new(Int64Array::from_iter_values(0..100));
+        let strings: ArrayRef = Arc::new(StringArray::from(vec!["rain", "sun"]));
+        assert_eq!(infer_task(floats.as_ref()), Task::Regression);
+        assert_eq!(infer_task(few_ints.as_ref()), Task::Classification);
+        assert_eq!(infer_task(many_ints.as_ref()), Task::Regression);
+        assert_eq!(infer_task(strings.as_ref()), Task::Classification);
+    }
+
+    #[test]
+    fn classes_are_sorted_numerically_when_the_target_is_numeric() {
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![10, 2, 10, 1]));
+        let Target::Classification { labels, classes } =
+            encode_target(&ints, Task::Classification, "y").expect("valid")
+        else {
+            panic!("classification expected")
+        };
+        assert_eq!(classes, ["1", "2", "10"]);
+        assert_eq!(labels.to_vec(), vec![2, 1, 2, 0]);
+    }
+}

@@ -1,0 +1,240 @@
+//! Compiling a pipeline into a DataFusion plan: a scan of the dataset, a projection of the
+//! usable columns, and the FeatureSearch node above them.
+
+use std::sync::Arc;
+
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::physical_plan::{ExecutionPlan, displayable};
+use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
+use flow_dsl::{DataFormat, DataLocation, S3Options};
+use object_store::aws::AmazonS3Builder;
+use sha2::{Digest, Sha256};
+
+use crate::error::RuntimeError;
+use crate::inspect::dataset_url;
+use crate::load::LoadedPipeline;
+use crate::operator::{FeatureSearchNode, FlowQueryPlanner, SearchJob};
+
+/// The name the dataset is registered under in the session.
+pub const DATASET_TABLE: &str = "dataset";
+
+/// How to run, beyond what the pipeline says.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides `search.memory-limit`.
+    pub memory_limit_bytes: Option<u64>,
+}
+
+/// A pipeline compiled to a DataFusion logical plan, with the session that plans it.
+pub struct CompiledPipeline {
+    /// The session (custom query planner, memory pool, object stores, the dataset).
+    pub ctx: SessionContext,
+    /// `FeatureSearch` over a projection of the dataset scan.
+    pub logical: LogicalPlan,
+    /// The search settings.
+    pub job: Arc<SearchJob>,
+}
+
+impl CompiledPipeline {
+    /// Plans the physical operators.
+    pub async fn physical(&self) -> Result<Arc<dyn ExecutionPlan>, RuntimeError> {
+        let state = self.ctx.state();
+        let optimized = state.optimize(&self.logical).map_err(plan_error)?;
+        state
+            .create_physical_plan(&optimized)
+            .await
+            .map_err(plan_error)
+    }
+
+    /// The logical and physical plans, as `flow explain` prints them.
+    pub async fn explain(&self) -> Result<String, RuntimeError> {
+        let physical = self.physical().await?;
+        let optimized = self
+            .ctx
+            .state()
+            .optimize(&self.logical)
+            .map_err(plan_error)?;
+        Ok(format!(
+            "Logical plan:\n{}\n\nPhysical plan:\n{}",
+            optimized.display_indent(),
+            displayable(physical.as_ref()).indent(true)
+        ))
+    }
+}
+
+fn plan_error(e: datafusion::error::DataFusionError) -> RuntimeError {
+    RuntimeError::Internal(format!("planning failed: {e}"))
+}
+
+/// Compiles `pipeline` into a plan (registering the dataset; nothing is read yet).
+pub async fn compile(
+    pipeline: &LoadedPipeline,
+    options: &RunOptions,
+) -> Result<CompiledPipeline, RuntimeError> {
+    let spec = &pipeline.resolved.spec;
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = options
+        .memory_limit_bytes
+        .or(spec.search.memory_limit_bytes)
+    {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        runtime = runtime.with_memory_limit(limit, 1.0);
+    }
+    let runtime = runtime
+        .build_arc()
+        .map_err(|e| RuntimeError::Internal(format!("cannot set up the runtime: {e}")))?;
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_runtime_env(runtime)
+        .with_query_planner(Arc::new(FlowQueryPlanner))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    register_dataset(&ctx, pipeline).await?;
+    let dataset = &spec.dataset;
+    let df = ctx
+        .table(DATASET_TABLE)
+        .await
+        .map_err(|e| dataset_error(pipeline, &e))?;
+    let dropped: Vec<&str> = dataset
+        .drop
+        .iter()
+        .map(|c| c.value.as_str())
+        .chain(dataset.id.as_ref().map(|c| c.value.as_str()))
+        .chain(spec.space.exclude.iter().map(|c| c.value.as_str()))
+        .collect();
+    let columns: Vec<String> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|name| !dropped.contains(&name.as_str()))
+        .collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let projected = df
+        .select_columns(&columns)
+        .map_err(|e| dataset_error(pipeline, &e))?;
+    let job = Arc::new(SearchJob {
+        run_id: run_id(pipeline),
+        spec_hash: pipeline.resolved.spec_hash(),
+        operations: pipeline.resolved.operations.clone(),
+        dataset: dataset.clone(),
+        max_depth: spec.space.max_depth,
+        include: spec.space.include.iter().map(|c| c.value.clone()).collect(),
+        exclude: spec.space.exclude.iter().map(|c| c.value.clone()).collect(),
+        evaluator: spec.evaluator.clone(),
+        search: spec.search.clone(),
+    });
+    let node = FeatureSearchNode::try_new(projected.into_unoptimized_plan(), Arc::clone(&job))
+        .map_err(plan_error)?;
+    let logical = LogicalPlan::Extension(Extension {
+        node: Arc::new(node),
+    });
+    Ok(CompiledPipeline { ctx, logical, job })
+}
+
+/// A run's id: the spec hash and the data's identity (path, size and modification time
+/// of a local file; the URL otherwise), hashed. The run store refines the data part.
+fn run_id(pipeline: &LoadedPipeline) -> String {
+    let location = dataset_url(pipeline);
+    let mut hasher = Sha256::new();
+    hasher.update(pipeline.resolved.spec_hash().as_bytes());
+    hasher.update(location.as_bytes());
+    if let Ok(meta) = std::fs::metadata(&location) {
+        hasher.update(meta.len().to_le_bytes());
+        if let Ok(modified) = meta.modified()
+            && let Ok(since) = modified.duration_since(std::time::UNIX_EPOCH)
+        {
+            hasher.update(since.as_nanos().to_le_bytes());
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn dataset_error(pipeline: &LoadedPipeline, e: &dyn std::fmt::Display) -> RuntimeError {
+    RuntimeError::Dataset {
+        location: dataset_url(pipeline),
+        message: e.to_string(),
+        help: "check the `source` path (relative to the pipeline file) and `format`".to_owned(),
+    }
+}
+
+async fn register_dataset(
+    ctx: &SessionContext,
+    pipeline: &LoadedPipeline,
+) -> Result<(), RuntimeError> {
+    let spec = &pipeline.resolved.spec;
+    let dataset = &spec.dataset;
+    if let DataLocation::S3 { bucket, .. } = &dataset.source.value {
+        register_s3(ctx, bucket, &spec.output.s3).map_err(|message| RuntimeError::Dataset {
+            location: dataset.source.value.display(),
+            message,
+            help: "set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION (or `output { region … }`)".to_owned(),
+        })?;
+    }
+    let url = dataset_url(pipeline);
+    let file_name = url.rsplit('/').next().unwrap_or(&url).to_owned();
+    let is_dir = url.ends_with('/') || std::path::Path::new(&url).is_dir();
+    let extension = file_name
+        .find('.')
+        .map(|i| file_name[i..].to_owned())
+        .filter(|_| !is_dir);
+    let gzip = file_name.ends_with(".gz");
+    let result = match dataset.format.value {
+        DataFormat::Csv => {
+            let mut options = CsvReadOptions::new()
+                .has_header(dataset.csv.header)
+                .delimiter(dataset.csv.delimiter);
+            if let Some(ext) = &extension {
+                options = options.file_extension(ext);
+            }
+            if gzip {
+                options = options.file_compression_type(
+                    datafusion::datasource::file_format::file_compression_type::FileCompressionType::GZIP,
+                );
+            }
+            ctx.register_csv(DATASET_TABLE, &url, options).await
+        }
+        DataFormat::Parquet => {
+            let mut options = ParquetReadOptions::default();
+            if let Some(ext) = &extension {
+                options = options.file_extension(ext);
+            }
+            ctx.register_parquet(DATASET_TABLE, &url, options).await
+        }
+        DataFormat::Json => {
+            let mut options = JsonReadOptions::default();
+            if let Some(ext) = &extension {
+                options = options.file_extension(ext);
+            }
+            ctx.register_json(DATASET_TABLE, &url, options).await
+        }
+    };
+    result.map_err(|e| dataset_error(pipeline, &e))
+}
+
+/// Registers an S3 client for `bucket`: credentials and region from the environment (or the
+/// AWS config), endpoint and plain HTTP from the pipeline's `output` settings.
+fn register_s3(ctx: &SessionContext, bucket: &str, options: &S3Options) -> Result<(), String> {
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Some(region) = &options.region {
+        builder = builder.with_region(region);
+    }
+    if let Some(endpoint) = &options.endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    if options.allow_http {
+        builder = builder.with_allow_http(true);
+    }
+    let store = builder.build().map_err(|e| e.to_string())?;
+    let url = ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| e.to_string())?;
+    ctx.register_object_store(url.as_ref(), Arc::new(store));
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! Monte Carlo Tree Search over feature sets.
+//!
+//! A search node is a feature set: the root holds the base columns, and each child adds one
+//! feature built by applying an operation to features of its parent ([`ActionSpace`]).
+//! [`SearchTree`] does selection (UCB1), progressive widening, seeded candidate draws and
+//! backpropagation; it is plain synchronous bookkeeping, deterministic for a seed. Drawn
+//! candidates are computed in one query and ranked by [`Screen`] (how much of what the
+//! node's features leave unexplained a candidate explains) before the best become children
+//! and get a full cross-validated evaluation; that is the operator's job
+//! (`crate::operator`).
+
+mod action;
+mod reward;
+mod screen;
+mod tree;
+
+pub use action::{ActionSpace, TypedFeature};
+pub use reward::reward;
+pub use screen::Screen;
+pub use tree::{FAILURE_REWARD, NodeStatus, SearchNode, SearchTree, Selection, TreeConfig};

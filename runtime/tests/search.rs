@@ -1,0 +1,182 @@
+//! The feature search end to end through the runtime API: it finds a planted relation, it is
+//! deterministic for a seed, and failing candidates never stop it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use flow_runtime::operator::log::EvaluationRow;
+use flow_runtime::{RunOptions, RunSummary, load_pipeline, run_pipeline};
+
+/// A small deterministic generator, so the data is the same on every machine.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (self.0 >> 11) as f64 / (1u64 << 53) as f64;
+        unit
+    }
+}
+
+/// y = 3·ln(a)/b + small noise, with two distractor columns.
+fn planted_csv(rows: usize) -> String {
+    let mut rng = Lcg(42);
+    let mut out = String::from("a,b,c,d,y\n");
+    for _ in 0..rows {
+        let a = 1.0 + 99.0 * rng.next();
+        let b = 1.0 + 9.0 * rng.next();
+        let c = 100.0 * rng.next();
+        let d = rng.next() - 0.5;
+        let noise = 0.05 * (rng.next() - 0.5);
+        let y = 3.0 * a.ln() / b + noise;
+        let _ = writeln!(out, "{a:.6},{b:.6},{c:.6},{d:.6},{y:.6}");
+    }
+    out
+}
+
+fn write_pipeline(dir: &Path, space: &str, search: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("planted.csv"), planted_csv(400)).expect("writable");
+    let text = format!(
+        r#"pipeline "planted" {{
+    dataset {{
+        source "planted.csv"
+        target "y"
+    }}
+    space {{
+{space}
+        max-depth 2
+    }}
+    evaluator {{
+        model "linear-regression"
+        metric "rmse"
+        cv "k-fold" folds=4
+    }}
+    search {{
+{search}
+    }}
+    output "results"
+}}
+"#
+    );
+    let path = dir.join("planted.kdl");
+    std::fs::write(&path, text).expect("writable");
+    path
+}
+
+async fn run(path: &Path, overrides: &[&str]) -> RunSummary {
+    let overrides: Vec<String> = overrides.iter().map(|s| (*s).to_owned()).collect();
+    let pipeline = load_pipeline(path, &overrides).unwrap_or_else(|e| panic!("{e:?}"));
+    run_pipeline(&pipeline, &RunOptions::default(), &mut |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
+}
+
+const SPACE: &str = r#"        use "std.numeric" "std.arithmetic""#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_search_finds_a_planted_composition() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_pipeline(dir.path(), SPACE, "        iterations 400\n        seed 1");
+    let summary = run(&path, &[]).await;
+    assert!(
+        summary.log_path.exists(),
+        "no evaluation log at {}",
+        summary.log_path.display()
+    );
+    assert!(
+        summary.uplift() > 0.9,
+        "RMSE {:.4} → {:.4} is not a clear improvement",
+        summary.baseline,
+        summary.best.mean.unwrap_or(f64::NAN)
+    );
+    let names = &summary.best.feature_names;
+    assert!(
+        names
+            .iter()
+            .any(|n| n.contains("log(a)") && n.contains('b')),
+        "the best set does not combine log(a) with b: {names:?}"
+    );
+}
+
+fn without_timings(rows: &[EvaluationRow]) -> Vec<EvaluationRow> {
+    rows.iter()
+        .cloned()
+        .map(|mut r| {
+            r.duration_ms = 0.0;
+            r
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_seed_gives_the_same_evaluations_whatever_the_parallelism() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_pipeline(dir.path(), SPACE, "        iterations 40\n        seed 9");
+    let first = run(&path, &["search.parallelism=1"]).await;
+    let second = run(&path, &["search.parallelism=3"]).await;
+    assert_eq!(first.evaluations.len(), 40);
+    assert_eq!(
+        without_timings(&first.evaluations),
+        without_timings(&second.evaluations)
+    );
+    let other = run(&path, &["search.seed=10"]).await;
+    assert_ne!(
+        without_timings(&first.evaluations),
+        without_timings(&other.evaluations)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_candidates_are_recorded_and_the_search_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let space = r#"        use "std.numeric"
+        op "integer-division-by-zero" {
+            input "x" type="numeric"
+            sql "CAST({x} AS BIGINT) / 0"
+            output "numeric"
+            weight 4.0
+        }
+        op "no-such-function" {
+            input "x" type="numeric"
+            sql "no_such_function({x})"
+            output "numeric"
+            weight 4.0
+        }
+        op "constant" {
+            input "x" type="numeric"
+            sql "{x} * 0"
+            output "numeric"
+            weight 4.0
+        }"#;
+    let path = write_pipeline(dir.path(), space, "        iterations 30\n        seed 3");
+    let summary = run(&path, &[]).await;
+    assert_eq!(summary.evaluations.len(), 30, "the run stopped early");
+    let failed: Vec<&EvaluationRow> = summary
+        .evaluations
+        .iter()
+        .filter(|r| r.status == "failed")
+        .collect();
+    for op in ["integer-division-by-zero", "no-such-function", "constant"] {
+        let row = failed
+            .iter()
+            .find(|r| r.operation.as_deref() == Some(op))
+            .unwrap_or_else(|| {
+                panic!("no failed `{op}` candidate among {} failures", failed.len())
+            });
+        assert!(
+            row.error.as_deref().is_some_and(|e| !e.is_empty()),
+            "{op} failed without a reason"
+        );
+        assert!(row.fold_scores.is_empty() && row.mean.is_none());
+    }
+    assert!(
+        summary
+            .evaluations
+            .iter()
+            .any(|r| r.status == "ok" && r.depth > 0)
+    );
+}

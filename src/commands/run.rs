@@ -1,0 +1,146 @@
+//! `flow run`: run a pipeline's feature search, show progress, print what it found.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use flow_runtime::{Progress, RunOptions, RunSummary, load_pipeline, run_pipeline};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Failure;
+use crate::cli::RunArgs;
+
+/// Runs the pipeline and prints its summary.
+pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    if args.resume.is_some() {
+        return super::unbuilt::not_built("run --resume", "checkpoints and resume", 7);
+    }
+    let pipeline = load_pipeline(&args.pipeline.pipeline, &args.pipeline.overrides)?;
+    let memory_limit_bytes = args
+        .memory_limit
+        .as_deref()
+        .map(|text| {
+            flow_dsl::parse_size(text).map_err(|why| {
+                Failure::user(miette::miette!(
+                    code = "flow::invalid-size",
+                    help = "write a number and a unit: `512MiB`, `4GiB`, `2GB`",
+                    "`--memory-limit {text}` is not a size: {why}"
+                ))
+            })
+        })
+        .transpose()?;
+    let options = RunOptions { memory_limit_bytes };
+    let runtime = super::async_runtime()?;
+    let bar = progress_bar(args.quiet || args.json);
+    let json = args.json;
+    let mut report = |p: &Progress| {
+        if json {
+            print_json(&serde_json::json!({
+                "event": "progress",
+                "evaluations": p.evaluations,
+                "budget": p.budget,
+                "baseline": p.baseline,
+                "best": p.best,
+                "failed": p.failed,
+                "cache_hits": p.cache_hits,
+                "elapsed_s": p.elapsed.as_secs_f64(),
+            }));
+        }
+        bar.set_length(p.budget);
+        bar.set_position(p.evaluations);
+        let rate = p.evaluations as f64 / p.elapsed.as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "best {} (baseline {}) · {rate:.1} eval/s",
+            fmt_score(p.best),
+            fmt_score(p.baseline)
+        ));
+    };
+    let summary = runtime.block_on(run_pipeline(&pipeline, &options, &mut report));
+    bar.finish_and_clear();
+    let summary = summary?;
+    if json {
+        print_json(&summary_json(&summary));
+    } else if !args.quiet {
+        let _ = std::io::stdout().write_all(summary_text(&summary).as_bytes());
+    }
+    Ok(())
+}
+
+fn progress_bar(hidden: bool) -> ProgressBar {
+    if hidden || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} evaluations · {msg}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn fmt_score(score: Option<f64>) -> String {
+    score.map_or_else(|| "–".to_owned(), |s| format!("{s:.4}"))
+}
+
+fn print_json(value: &serde_json::Value) {
+    let _ = writeln!(std::io::stdout(), "{value}");
+}
+
+fn summary_json(s: &RunSummary) -> serde_json::Value {
+    serde_json::json!({
+        "event": "summary",
+        "run_id": s.run_id,
+        "metric": s.best.metric,
+        "baseline": s.baseline,
+        "best": s.best.mean,
+        "uplift": s.uplift(),
+        "evaluations": s.evaluations.len(),
+        "failed": s.evaluations.iter().filter(|r| r.status != "ok").count(),
+        "best_features": s.best.feature_names,
+        "best_feature_sql": s.best.feature_sql,
+        "log": s.log_path.display().to_string(),
+        "elapsed_s": s.elapsed.as_secs_f64(),
+    })
+}
+
+fn summary_text(s: &RunSummary) -> String {
+    let failed = s.evaluations.iter().filter(|r| r.status != "ok").count();
+    let mut out = format!(
+        "run {} · {} evaluations ({failed} failed) in {:.1}s\n",
+        s.run_id,
+        s.evaluations.len(),
+        s.elapsed.as_secs_f64()
+    );
+    out.push_str(&format!(
+        "{}: baseline {:.4} → best {:.4} ({:+.2}%)\n",
+        s.best.metric,
+        s.baseline,
+        s.best.mean.unwrap_or(s.baseline),
+        s.uplift() * 100.0
+    ));
+    out.push_str("best feature set:\n");
+    let base = s
+        .evaluations
+        .first()
+        .map_or(0, |root| root.feature_names.len());
+    for (i, (name, sql)) in s
+        .best
+        .feature_names
+        .iter()
+        .zip(&s.best.feature_sql)
+        .enumerate()
+    {
+        if i < base {
+            continue;
+        }
+        out.push_str(&format!("  {name}\n      {sql}\n"));
+    }
+    if s.best.feature_names.len() <= base {
+        out.push_str("  (no engineered feature beat the base columns)\n");
+    }
+    out.push_str(&format!("evaluation log: {}\n", s.log_path.display()));
+    out
+}
