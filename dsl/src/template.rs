@@ -145,6 +145,24 @@ impl SqlTemplate {
         out
     }
 
+    /// Whether the template calls a window function (`… OVER (…)`). SQL cannot nest window
+    /// calls, so a windowed operation cannot take another windowed feature as input.
+    pub fn is_windowed(&self) -> bool {
+        let sql = self.render(|name| format!("\"__{name}\""));
+        let dialect = GenericDialect {};
+        let Ok(expr) = Parser::new(&dialect)
+            .try_with_sql(&sql)
+            .and_then(|mut p| p.parse_expr())
+        else {
+            return false;
+        };
+        visit_expressions(&expr, |e| match e {
+            Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    }
+
     /// Checks the template is exactly one SQL expression without subqueries, with every
     /// placeholder standing for a column.
     pub fn validate_sql(&self) -> Result<(), TemplateError> {
@@ -245,6 +263,14 @@ mod tests {
         let t = SqlTemplate::parse("lag({x}, {n}) OVER (PARTITION BY {group} ORDER BY {time})")
             .expect("valid");
         assert_eq!(t.validate_sql(), Ok(()));
+    }
+
+    #[test]
+    fn window_calls_are_recognised() {
+        let windowed = SqlTemplate::parse("{x} - avg({x}) OVER (PARTITION BY {g})").expect("valid");
+        let plain = SqlTemplate::parse("ln(1 + abs({x}))").expect("valid");
+        assert!(windowed.is_windowed());
+        assert!(!plain.is_windowed());
     }
 
     #[test]

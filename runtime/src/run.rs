@@ -18,8 +18,10 @@ use crate::plan::{RunOptions, compile};
 /// Where a run stands, reported after every batch of evaluations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
-    /// Evaluations so far (the baseline included).
+    /// Candidates scored so far (the baseline included); the budget counts these.
     pub evaluations: u64,
+    /// Candidates rejected before scoring (could not be computed, or constant).
+    pub rejected: u64,
     /// The iteration budget.
     pub budget: u64,
     /// The baseline score.
@@ -47,7 +49,7 @@ pub struct RunSummary {
     pub baseline: f64,
     /// The best evaluation.
     pub best: EvaluationRow,
-    /// Every evaluation, in order.
+    /// Every row of the evaluation log, in order (rejected candidates included).
     pub evaluations: Vec<EvaluationRow>,
     /// Where the evaluation log was written.
     pub log_path: PathBuf,
@@ -56,6 +58,19 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// Rows with this status.
+    pub fn count(&self, status: &str) -> usize {
+        self.evaluations
+            .iter()
+            .filter(|r| r.status == status)
+            .count()
+    }
+
+    /// Candidates scored by cross-validation (what the iteration budget counts).
+    pub fn scored(&self) -> usize {
+        self.evaluations.len() - self.count("rejected")
+    }
+
     /// The best score's relative improvement over the baseline (positive is better).
     pub fn uplift(&self) -> f64 {
         let best = self.best.mean.unwrap_or(self.baseline);
@@ -81,6 +96,7 @@ pub async fn run_pipeline(
     let mut rows: Vec<EvaluationRow> = Vec::new();
     let mut state = Progress {
         evaluations: 0,
+        rejected: 0,
         budget: job.search.iterations,
         baseline: None,
         best: None,
@@ -92,8 +108,12 @@ pub async fn run_pipeline(
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(search_error)?;
         for row in rows_from_batch(&batch) {
-            state.evaluations += 1;
-            state.failed += u64::from(row.status != "ok");
+            if row.status == "rejected" {
+                state.rejected += 1;
+            } else {
+                state.evaluations += 1;
+            }
+            state.failed += u64::from(row.status == "failed");
             state.cache_hits += u64::from(row.cache_hit);
             if state.baseline.is_none() {
                 state.baseline = row.mean;

@@ -37,6 +37,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             print_json(&serde_json::json!({
                 "event": "progress",
                 "evaluations": p.evaluations,
+                "rejected": p.rejected,
                 "budget": p.budget,
                 "baseline": p.baseline,
                 "best": p.best,
@@ -97,8 +98,9 @@ fn summary_json(s: &RunSummary) -> serde_json::Value {
         "baseline": s.baseline,
         "best": s.best.mean,
         "uplift": s.uplift(),
-        "evaluations": s.evaluations.len(),
-        "failed": s.evaluations.iter().filter(|r| r.status != "ok").count(),
+        "evaluations": s.scored(),
+        "rejected": s.count("rejected"),
+        "failed": s.count("failed"),
         "best_features": s.best.feature_names,
         "best_feature_sql": s.best.feature_sql,
         "log": s.log_path.display().to_string(),
@@ -107,11 +109,12 @@ fn summary_json(s: &RunSummary) -> serde_json::Value {
 }
 
 fn summary_text(s: &RunSummary) -> String {
-    let failed = s.evaluations.iter().filter(|r| r.status != "ok").count();
     let mut out = format!(
-        "run {} · {} evaluations ({failed} failed) in {:.1}s\n",
+        "run {} · {} evaluations ({} failed, {} candidates rejected) in {:.1}s\n",
         s.run_id,
-        s.evaluations.len(),
+        s.scored(),
+        s.count("failed"),
+        s.count("rejected"),
         s.elapsed.as_secs_f64()
     );
     out.push_str(&format!(

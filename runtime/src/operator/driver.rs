@@ -107,7 +107,10 @@ struct Search<'j> {
     scores: HashMap<Vec<String>, Vec<f64>>,
     baseline: Option<f64>,
     best: Option<f64>,
-    evaluations: u64,
+    /// Log rows written so far (the next row's `iteration`).
+    rows: u64,
+    /// Candidates scored by cross-validation: what the iteration budget counts.
+    scored: u64,
     since_improvement: u64,
 }
 
@@ -168,7 +171,8 @@ impl<'j> Search<'j> {
             scores: HashMap::new(),
             baseline: None,
             best: None,
-            evaluations: 0,
+            rows: 0,
+            scored: 0,
             since_improvement: 0,
         })
     }
@@ -196,7 +200,7 @@ impl<'j> Search<'j> {
                 baseline_error.unwrap_or_default()
             )));
         }
-        while self.evaluations < self.job.search.iterations {
+        while self.scored < self.job.search.iterations {
             if self
                 .job
                 .search
@@ -213,8 +217,8 @@ impl<'j> Search<'j> {
             {
                 break;
             }
-            let limit = usize::try_from(self.job.search.iterations - self.evaluations)
-                .unwrap_or(usize::MAX);
+            let limit =
+                usize::try_from(self.job.search.iterations - self.scored).unwrap_or(usize::MAX);
             let Some(selection) = self.tree.select(limit) else {
                 break;
             };
@@ -466,7 +470,11 @@ impl<'j> Search<'j> {
                     row.cache_hit = true;
                     Ok(scores.clone())
                 }
-                (None, Err(why)) => Err(why),
+                (None, Err(why)) => {
+                    self.reject(&mut row, p.node, why);
+                    rows.push(row);
+                    continue;
+                }
                 (None, Ok(_)) => {
                     let (scores, ms) = by_index
                         .remove(&i)
@@ -495,8 +503,9 @@ impl<'j> Search<'j> {
         key: Vec<String>,
         outcome: std::result::Result<Vec<f64>, String>,
     ) {
-        row.iteration = self.evaluations;
-        self.evaluations += 1;
+        row.iteration = self.rows;
+        self.rows += 1;
+        self.scored += 1;
         match outcome {
             Ok(scores) => {
                 #[allow(clippy::cast_precision_loss)]
@@ -533,6 +542,20 @@ impl<'j> Search<'j> {
                 row.error = Some(why);
             }
         }
+    }
+}
+
+impl Search<'_> {
+    /// Records a candidate whose feature could not be computed or carries no information
+    /// (constant, all NULL): logged with the reason, never scored, not counted against the
+    /// iteration budget.
+    fn reject(&mut self, row: &mut EvaluationRow, node: usize, why: String) {
+        row.iteration = self.rows;
+        self.rows += 1;
+        self.tree.record(node, None);
+        row.status = "rejected".to_owned();
+        row.reward = Some(crate::search::FAILURE_REWARD);
+        row.error = Some(why);
     }
 }
 

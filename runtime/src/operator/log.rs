@@ -47,7 +47,9 @@ pub struct EvaluationRow {
     pub cache_hit: bool,
     /// Wall time spent on this node (computing its feature and scoring it).
     pub duration_ms: f64,
-    /// `ok` or `failed`.
+    /// `ok`; `failed` when the model could not be scored on the set; `rejected` when the
+    /// new feature could not be computed or carries no information (not scored, not
+    /// counted against the iteration budget).
     pub status: String,
     /// Why it failed.
     pub error: Option<String>,

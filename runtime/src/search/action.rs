@@ -6,7 +6,7 @@
 //! also be a one-input operation applied to a feature of the set (`ratio(log(a), b)`), so a
 //! composition whose intermediate step is useless on its own can still be found in one step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use flow_dsl::{ResolvedOperation, ValueType};
 use rand::Rng;
@@ -32,6 +32,8 @@ struct OpShape {
     output: ValueType,
     weight: f64,
     commutative: bool,
+    /// Calls a window function, so it cannot take a windowed feature as input.
+    windowed: bool,
 }
 
 /// How much more likely the node's newest feature is to be picked as an input.
@@ -46,6 +48,8 @@ const NESTING: f64 = 0.35;
 pub struct ActionSpace {
     ops: Vec<OpShape>,
     max_depth: u32,
+    /// Names of the operations that call window functions.
+    windowed: BTreeSet<String>,
 }
 
 impl ActionSpace {
@@ -56,7 +60,7 @@ impl ActionSpace {
         max_depth: u32,
         usable: impl Fn(&ResolvedOperation) -> bool,
     ) -> Self {
-        let ops = ops
+        let ops: Vec<OpShape> = ops
             .values()
             .filter(|op| usable(op))
             .map(|op| {
@@ -75,10 +79,34 @@ impl ActionSpace {
                     output: spec.output,
                     weight: spec.weight,
                     commutative: spec.commutative,
+                    windowed: spec.template.value.is_windowed(),
                 }
             })
             .collect();
-        Self { ops, max_depth }
+        let windowed = ops
+            .iter()
+            .filter(|o: &&OpShape| o.windowed)
+            .map(|o| o.name.clone())
+            .collect();
+        Self {
+            ops,
+            max_depth,
+            windowed,
+        }
+    }
+
+    /// Whether `op` may take `input` as an argument: SQL cannot nest window calls.
+    fn composable(&self, op: &OpShape, input: &FeatureExpr) -> bool {
+        !op.windowed || !self.contains_window(input)
+    }
+
+    fn contains_window(&self, expr: &FeatureExpr) -> bool {
+        match expr {
+            FeatureExpr::Column(_) => false,
+            FeatureExpr::Apply { op, args, .. } => {
+                self.windowed.contains(op) || args.iter().any(|a| self.contains_window(a))
+            }
+        }
     }
 
     /// Number of operations in the space.
@@ -91,7 +119,8 @@ impl ActionSpace {
         self.ops.is_empty()
     }
 
-    /// Draws one candidate feature for `set`, or `None` when no operation applies.
+    /// Draws one candidate feature for `set`, or `None` when the draw went nowhere (no
+    /// operation applies, or the same input came out twice).
     /// `newest` (the feature that created the node) is favoured as an input. The result may
     /// already be in the set; the caller rejects duplicates.
     pub fn sample(
@@ -112,6 +141,7 @@ impl ActionSpace {
             let choices: Vec<(&TypedFeature, f64)> = set
                 .iter()
                 .filter(|f| accepts(*input, f.ty) && f.expr.depth() < self.max_depth)
+                .filter(|f| self.composable(op, &f.expr))
                 .filter(|f| !args.contains(&f.expr))
                 .map(|f| {
                     (
@@ -128,7 +158,7 @@ impl ActionSpace {
             let nested = op.inputs.len() > 1 && position > 0
                 || op.inputs.len() > 1 && rng.r#gen::<f64>() < 0.5;
             let arg = if nested && rng.r#gen::<f64>() < NESTING {
-                self.wrap(chosen, *input, rng)
+                self.wrap(op, chosen, *input, rng)
                     .unwrap_or_else(|| chosen.expr.clone())
             } else {
                 chosen.expr.clone()
@@ -161,6 +191,7 @@ impl ActionSpace {
         let usable = |ty: ValueType| {
             set.iter()
                 .filter(|f| accepts(ty, f.ty) && f.expr.depth() < self.max_depth)
+                .filter(|f| self.composable(op, &f.expr))
                 .count()
         };
         // Distinct features per input: the k-th input of a type needs k of them.
@@ -173,6 +204,7 @@ impl ActionSpace {
     /// A one-input operation applied to `feature`, producing a value `input` accepts.
     fn wrap(
         &self,
+        outer: &OpShape,
         feature: &TypedFeature,
         input: ValueType,
         rng: &mut ChaCha8Rng,
@@ -188,6 +220,7 @@ impl ActionSpace {
                     && accepts(op.inputs[0], feature.ty)
                     && accepts(input, op.output)
             })
+            .filter(|op| self.composable(op, &feature.expr) && !(outer.windowed && op.windowed))
             .map(|op| (op, op.weight))
             .collect();
         let op = pick(&unary, rng)?;
@@ -246,6 +279,7 @@ op "ratio" { input "x" type="numeric"; input "y" type="numeric"; sql "{x} / {y}"
 op "sum" { commutative #true; input "x" type="numeric"; input "y" type="numeric"; sql "{x} + {y}"; output "numeric" }
 op "lag" { input "x" type="numeric"; param "n" type="int" 1 7; sql "lag({x}, {n}) OVER (ORDER BY {row})"; output "numeric" }
 op "freq" { input "c" type="categorical"; sql "count(*) OVER (PARTITION BY {c})"; output "numeric" }
+op "zscore" { input "x" type="numeric"; sql "({x} - avg({x}) OVER ()) / stddev({x}) OVER ()"; output "numeric" }
 "#,
         );
         let module = flow_dsl::parse_module(&sources, id).expect("valid ops");
@@ -325,6 +359,41 @@ op "freq" { input "c" type="categorical"; sql "count(*) OVER (PARTITION BY {c})"
             count("log("),
             count("ratio(")
         );
+    }
+
+    #[test]
+    fn window_operations_never_nest() {
+        let space = space(2);
+        let set = vec![numeric("a"), numeric("b")];
+        let names = draws(&space, &set, 4, 3000);
+        // The text inside a windowed call must not hold another windowed call.
+        let nested = |name: &str| {
+            ["lag(", "zscore("].iter().any(|call| {
+                name.match_indices(call).any(|(start, _)| {
+                    let inner = &name[start + call.len()..];
+                    let mut depth = 1;
+                    let end = inner
+                        .char_indices()
+                        .find(|(_, c)| {
+                            depth += match c {
+                                '(' => 1,
+                                ')' => -1,
+                                _ => 0,
+                            };
+                            depth == 0
+                        })
+                        .map_or(inner.len(), |(i, _)| i);
+                    inner[..end].contains("lag(") || inner[..end].contains("zscore(")
+                })
+            })
+        };
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with("sum(zscore(") || n.starts_with("ratio(lag("))
+        );
+        let bad: Vec<&String> = names.iter().filter(|n| nested(n)).collect();
+        assert!(bad.is_empty(), "{bad:?}");
     }
 
     #[test]

@@ -245,8 +245,10 @@ impl SearchTree {
         let mut drawn = Vec::with_capacity(count);
         'draws: for _ in 0..count {
             for _ in 0..MAX_DRAWS {
+                // `None` is a draw that went nowhere (no applicable operation, or an
+                // input drawn twice); it costs an attempt like a duplicate does.
                 let Some(candidate) = space.sample(&set, newest.as_ref(), rng) else {
-                    break;
+                    continue;
                 };
                 if !present.contains(&candidate.expr)
                     && !rejected(&candidate.expr)
