@@ -375,3 +375,37 @@ fn explain_shows_the_feature_search_inside_the_datafusion_plan() {
         .replace(repo.trim_start_matches('/'), "[REPO]");
     insta::assert_snapshot!("explain_diabetes", text);
 }
+
+#[test]
+fn every_shipped_example_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for example in examples() {
+        let name = example
+            .file_stem()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned();
+        let output = dir.path().join(&name);
+        let out = flow()
+            .arg("run")
+            .arg(&example)
+            .args(["--quiet", "-S", "search.iterations=6", "-S"])
+            .arg(format!("output={}", output.display()))
+            .output()
+            .expect("flow runs");
+        assert!(
+            out.status.success(),
+            "{name} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "--quiet printed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            output.join("evaluations.parquet").is_file(),
+            "{name} wrote no log"
+        );
+    }
+}

@@ -1,9 +1,11 @@
 //! flow's runtime: everything between a pipeline file and its results.
 //!
-//! Today it reads pipeline files with the modules they import ([`load`]) and checks them
-//! against their data through DataFusion ([`inspect`]). Compiling to a DataFusion plan,
-//! the feature search, the evaluators and the run store join here as they are built
-//! (see `docs/architecture.md`).
+//! The path a pipeline takes: [`load`] reads the file and the modules it imports;
+//! [`inspect`] checks it against the data's schema; [`plan`] compiles it into a DataFusion
+//! plan whose top is the FeatureSearch [`operator`]; the operator runs the Monte Carlo Tree
+//! [`search`] over feature sets, computing candidate [`features`] with DataFusion and
+//! scoring them with the [`eval`] models; [`run`] executes the plan and writes the
+//! evaluation log. See `docs/architecture.md`.
 
 pub mod error;
 pub mod eval;
