@@ -409,3 +409,29 @@ fn every_shipped_example_runs() {
         );
     }
 }
+
+#[test]
+fn a_dataset_over_the_memory_limit_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = flow()
+        .arg("run")
+        .arg(repo().join("examples/bikeshare.kdl"))
+        .args(["--memory-limit", "64KiB", "-S"])
+        .arg(format!("output={}", dir.path().display()))
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // miette wraps long messages, so look for pieces that fit on one line.
+    assert!(stderr.contains("does not fit in the"), "{stderr}");
+    assert!(stderr.contains("`--memory-limit`"), "{stderr}");
+
+    let out = flow()
+        .arg("run")
+        .arg(repo().join("examples/bikeshare.kdl"))
+        .args(["--memory-limit", "lots"])
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a size"));
+}
