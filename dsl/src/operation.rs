@@ -483,6 +483,18 @@ fn lower_template(
             );
         }
     }
+    if used.contains(&"target") && !used.contains(&"fold") {
+        ok = false;
+        r.error(
+            ErrorKind::InvalidTemplate,
+            text.loc,
+            "the template reads `{target}` without `{fold}`, so a row's feature could use its own target",
+            "target leak",
+            "compute it out of fold, for example `(sum({target}) OVER (PARTITION BY {c}) - sum({target}) \
+             OVER (PARTITION BY {c}, {fold})) / NULLIF(count(*) OVER (PARTITION BY {c}) - count(*) \
+             OVER (PARTITION BY {c}, {fold}), 0)`",
+        );
+    }
     if let Err(e) = template.validate_sql() {
         report_template_error(r, &text, &e);
         return None;

@@ -9,10 +9,11 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 /// Placeholders every template may use without declaring them: the columns named in the
-/// pipeline's `dataset` block (`time`, `group`, `target`) and `row`, the stable row number
-/// that breaks ties in orderings (`ORDER BY {time}, {row}`) so results never depend on
-/// how the engine sorts equal keys.
-pub const CONTEXT_PLACEHOLDERS: [&str; 4] = ["time", "group", "target", "row"];
+/// pipeline's `dataset` block (`time`, `group`, `target` — the target as a number), `row`,
+/// the stable row number that breaks ties in orderings (`ORDER BY {time}, {row}`), and
+/// `fold`, the row's cross-validation fold, which a template reading `{target}` must use to
+/// leave the row's own fold out.
+pub const CONTEXT_PLACEHOLDERS: [&str; 5] = ["time", "group", "target", "row", "fold"];
 
 /// A piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]

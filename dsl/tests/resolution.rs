@@ -131,3 +131,24 @@ fn overrides_of_repeated_or_missing_nodes_are_refused() {
         flow_dsl::CvScheme::KFold { folds: 3 }
     );
 }
+
+#[test]
+fn reading_the_target_requires_leaving_the_fold_out() {
+    let leaky = r#"op "target-mean" {
+    input "c" type="categorical"
+    sql "avg({target}) OVER (PARTITION BY {c})"
+    output "numeric"
+}"#;
+    let (sources, result) = load_text("p.kdl", &pipeline(leaky, ""), &[]);
+    let d = result.expect_err("target without fold");
+    let found = assert_points_at(
+        &sources,
+        &d,
+        ErrorKind::InvalidTemplate,
+        "\"avg({target}) OVER (PARTITION BY {c})\"",
+    );
+    assert!(found.message.contains("without `{fold}`"), "{}", render(&d));
+    let safe = leaky.replace("PARTITION BY {c})", "PARTITION BY {c}, {fold})");
+    let (_, result) = load_text("p.kdl", &pipeline(&safe, ""), &[]);
+    result.unwrap_or_else(|d| panic!("{}", render(&d)));
+}

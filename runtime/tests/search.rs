@@ -180,3 +180,155 @@ async fn failing_candidates_are_recorded_and_the_search_goes_on() {
             .any(|r| r.status == "ok" && r.depth > 0)
     );
 }
+
+/// The out-of-fold target encoding of docs/language.md, as a user would write it.
+const TARGET_MEAN: &str = r#"        op "target-mean" {
+            input "c" type="categorical"
+            param "smoothing" type="float" 10.0
+            sql "(sum({target}) OVER (PARTITION BY {c}) - sum({target}) OVER (PARTITION BY {c}, {fold}) + {smoothing} * (sum({target}) OVER () - sum({target}) OVER (PARTITION BY {fold})) / (count(*) OVER () - count(*) OVER (PARTITION BY {fold}))) / (count(*) OVER (PARTITION BY {c}) - count(*) OVER (PARTITION BY {c}, {fold}) + {smoothing})"
+            output "numeric"
+        }"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn supervised_operations_are_computed_out_of_fold() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // y depends on a category through effects a linear model cannot read from its codes.
+    let mut rng = Lcg(11);
+    let effects: Vec<f64> = (0..12).map(|_| 10.0 * rng.next()).collect();
+    let mut csv = String::from("city,x,y\n");
+    for i in 0..360 {
+        let city = (i * 7) % 12;
+        let x = rng.next();
+        let y = effects[city] + 0.5 * x + 0.1 * rng.next();
+        let _ = writeln!(csv, "c{city},{x:.5},{y:.5}");
+    }
+    std::fs::write(dir.path().join("cities.csv"), csv).expect("writable");
+    let pipeline = format!(
+        r#"pipeline "cities" {{
+    dataset {{
+        source "cities.csv"
+        target "y"
+    }}
+    space {{
+{TARGET_MEAN}
+        max-depth 1
+    }}
+    evaluator {{
+        model "linear-regression"
+        metric "rmse"
+        cv "k-fold" folds=5
+    }}
+    search {{
+        iterations 5
+        seed 2
+    }}
+    output "results"
+}}
+"#
+    );
+    let path = dir.path().join("cities.kdl");
+    std::fs::write(&path, pipeline).expect("writable");
+    let summary = run(&path, &[]).await;
+    assert!(
+        summary
+            .best
+            .feature_names
+            .iter()
+            .any(|n| n == "target-mean(city, smoothing=10.0)"),
+        "{:?}",
+        summary.best.feature_names
+    );
+    assert!(summary.uplift() > 0.5, "uplift {}", summary.uplift());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_out_of_fold_encoding_never_reads_its_own_fold() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{
+        Array, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+    };
+    use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
+    use flow_runtime::features::{
+        FOLD_ID, FeatureExpr, FeatureTable, ParamLiteral, ROW_ID, RenderContext, TARGET_VALUE,
+        render,
+    };
+
+    let cities = ["a", "b", "a", "a", "b", "c", "a", "b"];
+    let targets = [1.0, 5.0, 2.0, 4.0, 6.0, 9.0, 8.0, 7.0];
+    let folds = [0u32, 0, 1, 1, 1, 2, 2, 0];
+    let schema = Schema::new(vec![
+        Field::new("city", DataType::Utf8, false),
+        Field::new(ROW_ID, DataType::UInt64, false),
+        Field::new(TARGET_VALUE, DataType::Float64, false),
+        Field::new(FOLD_ID, DataType::UInt32, false),
+    ]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(StringArray::from(cities.to_vec())),
+            Arc::new(UInt64Array::from_iter_values(0..8)),
+            Arc::new(Float64Array::from(targets.to_vec())),
+            Arc::new(UInt32Array::from(folds.to_vec())),
+        ],
+    )
+    .expect("valid batch");
+    let mut sources = flow_dsl::Sources::new();
+    let id = sources.add("ops.kdl", TARGET_MEAN.replace("        ", ""));
+    let module = flow_dsl::parse_module(&sources, id).unwrap_or_else(|d| panic!("{d:?}"));
+    let ops = module
+        .ops
+        .into_iter()
+        .map(|spec| {
+            let name = spec.name.value.clone();
+            (
+                name,
+                flow_dsl::ResolvedOperation {
+                    spec,
+                    origin: flow_dsl::Origin::Pipeline,
+                    tuned: false,
+                    enabled: true,
+                },
+            )
+        })
+        .collect();
+    let ctx = RenderContext {
+        time: None,
+        group: None,
+        target: TARGET_VALUE.into(),
+        row: ROW_ID.into(),
+        fold: FOLD_ID.into(),
+    };
+    let expr = FeatureExpr::Apply {
+        op: "target-mean".into(),
+        args: vec![FeatureExpr::Column("city".into())],
+        params: vec![ParamLiteral {
+            name: "smoothing".into(),
+            sql: "2.0".into(),
+        }],
+    };
+    let sql = render(&expr, &ops, &ctx).expect("renders");
+    let table =
+        FeatureTable::new(datafusion::prelude::SessionContext::new(), &batch).expect("table");
+    let computed = table.compute(&[sql]).await.remove(0).expect("computes");
+    let values = computed.as_primitive::<Float64Type>();
+    for row in 0..8 {
+        // Independently: only rows of other folds count, for the category and the prior.
+        let other = |r: usize| folds[r] != folds[row];
+        let prior_rows: Vec<usize> = (0..8).filter(|r| other(*r)).collect();
+        let prior = prior_rows.iter().map(|r| targets[*r]).sum::<f64>() / prior_rows.len() as f64;
+        let same: Vec<usize> = prior_rows
+            .iter()
+            .copied()
+            .filter(|r| cities[*r] == cities[row])
+            .collect();
+        let expected = (same.iter().map(|r| targets[*r]).sum::<f64>() + 2.0 * prior)
+            / (same.len() as f64 + 2.0);
+        assert!(values.is_valid(row));
+        assert!(
+            (values.value(row) - expected).abs() < 1e-12,
+            "row {row}: {} vs {expected}",
+            values.value(row)
+        );
+    }
+}

@@ -14,6 +14,12 @@ use super::render::quote_ident;
 /// The column flow adds to every dataset: the row's position, 0-based, stable for a run.
 pub const ROW_ID: &str = "__flow_row";
 
+/// The column holding each row's cross-validation fold (`{fold}` in templates).
+pub const FOLD_ID: &str = "__flow_fold";
+
+/// The column holding the target as a number (`{target}` in templates).
+pub const TARGET_VALUE: &str = "__flow_target";
+
 /// The name the in-memory dataset is registered under.
 const TABLE: &str = "base";
 

@@ -11,6 +11,6 @@ mod expr;
 mod render;
 
 pub use column::{ColumnKind, ModelColumn, classify_column, model_column};
-pub use compute::{FeatureTable, ROW_ID};
+pub use compute::{FOLD_ID, FeatureTable, ROW_ID, TARGET_VALUE};
 pub use expr::{FeatureExpr, ParamLiteral};
 pub use render::{RenderContext, quote_ident, render, sql_literal};

@@ -6,17 +6,19 @@ use flow_dsl::{ParamValue, ResolvedOperation};
 
 use super::expr::FeatureExpr;
 
-/// What context placeholders (`{time}`, `{group}`, `{target}`, `{row}`) stand for.
+/// What context placeholders (`{time}`, `{group}`, `{target}`, `{row}`, `{fold}`) stand for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderContext {
     /// The time column, if the dataset has one.
     pub time: Option<String>,
     /// The group column, if the dataset has one; without one, `{group}` is a constant.
     pub group: Option<String>,
-    /// The target column.
+    /// The numeric target column.
     pub target: String,
     /// The stable row-number column.
     pub row: String,
+    /// The column of cross-validation folds.
+    pub fold: String,
 }
 
 /// Quotes an identifier for DataFusion's SQL dialect: `"name"`, with `"` doubled, so any
@@ -80,6 +82,7 @@ pub fn render(
                         .map_or_else(|| "1".to_owned(), quote_ident),
                     "target" => quote_ident(&ctx.target),
                     "row" => quote_ident(&ctx.row),
+                    "fold" => quote_ident(&ctx.fold),
                     _ => {
                         missing = Some("a placeholder has no value");
                         String::new()

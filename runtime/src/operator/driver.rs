@@ -21,10 +21,11 @@ use tokio::sync::mpsc::Sender;
 
 use super::job::SearchJob;
 use super::log::{EvaluationRow, metric_name, rows_to_batch};
-use super::prepare::{BaseColumn, prepare};
+use super::prepare::{BaseColumn, prepare, with_supervision};
 use crate::eval::Evaluator;
 use crate::features::{
-    FeatureExpr, FeatureTable, ModelColumn, ROW_ID, RenderContext, model_column, render,
+    FOLD_ID, FeatureExpr, FeatureTable, ModelColumn, ROW_ID, RenderContext, TARGET_VALUE,
+    model_column, render,
 };
 use crate::search::{ActionSpace, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward};
 
@@ -51,10 +52,11 @@ pub async fn run_search(
     let prepared = prepare(&job, data)?;
     let ctx =
         SessionContext::new_with_config_rt(context.session_config().clone(), context.runtime_env());
-    let table = FeatureTable::new(ctx, &prepared.table)?;
     let cv_seed = job.evaluator.cv.seed.unwrap_or(job.search.seed);
     let evaluator = Evaluator::new(&job.evaluator, prepared.target, cv_seed)
         .map_err(|e| error(format!("cannot set up the evaluator: {e}")))?;
+    let supervised = with_supervision(&prepared.table, evaluator.target(), evaluator.folds())?;
+    let table = FeatureTable::new(ctx, &supervised)?;
     let threads = job.search.parallelism.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         |p| p as usize,
@@ -133,16 +135,10 @@ impl<'j> Search<'j> {
         let render_ctx = RenderContext {
             time: dataset.time.as_ref().map(|t| t.value.clone()),
             group: dataset.group.as_ref().map(|g| g.value.clone()),
-            target: dataset.target.value.clone(),
+            target: TARGET_VALUE.to_owned(),
             row: ROW_ID.to_owned(),
+            fold: FOLD_ID.to_owned(),
         };
-        if let Some(op) = job.operations.values().find(|op| uses(op, "target")) {
-            return Err(error(format!(
-                "the operation `{}` reads the target ({{target}}); supervised operations must be \
-                 computed out of fold, which flow does not do yet — remove it from the space",
-                op.spec.name.value
-            )));
-        }
         let has_time = dataset.time.is_some();
         let space = ActionSpace::new(&job.operations, job.max_depth, |op| {
             has_time || !uses(op, "time")

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, RecordBatch, UInt32Array, UInt64Array,
+};
 use datafusion::arrow::compute::{cast, filter_record_batch, is_not_null, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
 use datafusion::error::{DataFusionError, Result};
@@ -14,8 +16,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::job::SearchJob;
-use crate::eval::Target;
-use crate::features::{FeatureExpr, ModelColumn, ROW_ID, classify_column, model_column};
+use crate::eval::{Fold, Target};
+use crate::features::{
+    FOLD_ID, FeatureExpr, ModelColumn, ROW_ID, TARGET_VALUE, classify_column, model_column,
+};
 use crate::search::TypedFeature;
 
 /// A base column: its feature, and its model column unless it cannot feed a model.
@@ -238,6 +242,43 @@ fn base_columns(job: &SearchJob, table: &RecordBatch) -> Vec<BaseColumn> {
             }
         })
         .collect()
+}
+
+/// `table` with the numeric target ([`TARGET_VALUE`]) and each row's validation fold
+/// ([`FOLD_ID`]) added, so supervised operations can leave the row's own fold out.
+pub fn with_supervision(
+    table: &RecordBatch,
+    target: &Target,
+    folds: &[Fold],
+) -> Result<RecordBatch> {
+    let values: Vec<f64> = match target {
+        Target::Regression(y) => y.to_vec(),
+        #[allow(clippy::cast_precision_loss)]
+        Target::Classification { labels, classes } if classes.len() == 2 => labels
+            .iter()
+            .map(|l| if *l == 1 { 1.0 } else { 0.0 })
+            .collect(),
+        #[allow(clippy::cast_precision_loss)]
+        Target::Classification { labels, .. } => labels.iter().map(|l| *l as f64).collect(),
+    };
+    let mut fold_of: Vec<Option<u32>> = vec![None; table.num_rows()];
+    for (k, fold) in folds.iter().enumerate() {
+        for &row in &fold.valid {
+            if let Some(slot) = fold_of.get_mut(row) {
+                slot.get_or_insert(u32::try_from(k).unwrap_or(u32::MAX));
+            }
+        }
+    }
+    let mut fields: Vec<Arc<Field>> = table.schema().fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(TARGET_VALUE, DataType::Float64, false)));
+    fields.push(Arc::new(Field::new(FOLD_ID, DataType::UInt32, true)));
+    let mut columns = table.columns().to_vec();
+    columns.push(Arc::new(Float64Array::from(values)));
+    columns.push(Arc::new(UInt32Array::from(fold_of)));
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 #[cfg(test)]
