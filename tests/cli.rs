@@ -281,7 +281,6 @@ fn unbuilt_commands_say_so_and_fail() {
         vec!["export", "results"],
         vec!["apply", "results", "--data", "x.csv"],
         vec!["report", "results"],
-        vec!["ops"],
         vec!["init", "x.csv"],
     ];
     for args in commands {

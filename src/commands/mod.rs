@@ -2,6 +2,7 @@
 
 mod check;
 mod explain;
+mod ops;
 mod run;
 mod unbuilt;
 
@@ -52,7 +53,7 @@ pub fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Export(_) => unbuilt::not_built("export", "the run store", 6),
         Command::Apply(_) => unbuilt::not_built("apply", "the run store", 6),
         Command::Report(_) => unbuilt::not_built("report", "the HTML report", 8),
-        Command::Ops(_) => unbuilt::not_built("ops", "the standard library browser", 5),
+        Command::Ops(args) => ops::ops(&args),
         Command::Init(_) => unbuilt::not_built("init", "pipeline scaffolding", 8),
     }
 }

@@ -3,6 +3,18 @@
 //! Each module is a KDL file under `stdlib/ops/`, written in the same operation syntax
 //! users write (see `docs/language.md`), embedded in the binary and imported in a
 //! pipeline with `use "std.<module>"` (or `use "std.all"`).
+//!
+//! [`MODULES`] holds the texts (what the resolver imports); [`Catalog`] is the same library
+//! parsed into operations, for browsing (`flow ops`); [`reference_markdown`] renders it as
+//! the generated reference `docs/stdlib.md`.
+
+mod catalog;
+mod reference;
+
+pub use catalog::{
+    Catalog, CatalogModule, candidate_values, dataset_roles, signature, type_signature, weight_text,
+};
+pub use reference::{REFERENCE_PATH, REGENERATE_COMMAND, reference_markdown};
 
 use flow_dsl::{Diagnostics, ModuleSpec, Sources, parse_module};
 
