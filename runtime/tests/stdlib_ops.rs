@@ -422,6 +422,45 @@ fn same(expected: Expected, actual: Expected) -> bool {
     }
 }
 
+/// A column name with a space, double quotes, unicode and an SQL keyword.
+fn hostile(column: &str) -> String {
+    format!("{column} \"Ünï\" select")
+}
+
+/// The table with every column but the row id renamed by [`hostile`].
+fn rename_columns(table: &RecordBatch) -> RecordBatch {
+    let fields: Vec<Field> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = if f.name() == ROW_ID {
+                f.name().clone()
+            } else {
+                hostile(f.name())
+            };
+            f.as_ref().clone().with_name(name)
+        })
+        .collect();
+    RecordBatch::try_new(
+        std::sync::Arc::new(Schema::new(fields)),
+        table.columns().to_vec(),
+    )
+    .expect("same columns, new names")
+}
+
+/// `expr` with its column names mapped.
+fn rename_expr(expr: &FeatureExpr, name: &dyn Fn(&str) -> String) -> FeatureExpr {
+    match expr {
+        FeatureExpr::Column(c) => FeatureExpr::Column(name(c)),
+        FeatureExpr::Apply { op, args, params } => FeatureExpr::Apply {
+            op: op.clone(),
+            args: args.iter().map(|a| rename_expr(a, name)).collect(),
+            params: params.clone(),
+        },
+    }
+}
+
 // ---------------------------------------------------------------- the test
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -442,63 +481,88 @@ async fn every_stdlib_operation_computes_its_documented_values() {
         .flatten()
         .collect();
 
-    let data = fixture_table().await;
-    let rows = data.num_rows();
-    let table = FeatureTable::new(SessionContext::new(), &data).expect("the table registers");
-
+    let original = fixture_table().await;
     let mut failures = Vec::new();
-    let mut rendered = Vec::new();
     let mut covered = BTreeSet::new();
-    for case in &cases {
-        operations_used(&case.call, &mut covered);
-        let ctx = RenderContext {
-            time: Some(TIME.to_owned()),
-            group: case.group.clone(),
-            target: TARGET.to_owned(),
-            row: ROW_ID.to_owned(),
-            fold: FOLD.to_owned(),
+    // Every case runs twice: on the table as written, and with every column renamed to a
+    // hostile name (spaces, quotes, unicode, an SQL keyword), which must change nothing.
+    for renamed in [false, true] {
+        let name = |column: &str| {
+            if renamed {
+                hostile(column)
+            } else {
+                column.to_owned()
+            }
         };
-        let sql = match &case.call {
-            Call::Column(_) => Err("a case must call an operation".to_owned()),
-            call => feature(call, &ops).and_then(|f| render(&f, &ops, &ctx)),
+        let data = if renamed {
+            rename_columns(&original)
+        } else {
+            original.clone()
         };
-        match sql {
-            Ok(sql) if case.expected.len() == rows => rendered.push((case, sql)),
-            Ok(_) => failures.push(format!(
-                "{}: `{}` lists {} values for {rows} rows",
-                case.at,
-                case.text,
-                case.expected.len()
-            )),
-            Err(e) => failures.push(format!("{}: `{}`: {e}", case.at, case.text)),
-        }
-    }
-
-    let sqls: Vec<String> = rendered.iter().map(|(_, sql)| sql.clone()).collect();
-    let computed = table.compute(&sqls).await;
-    for ((case, sql), column) in rendered.iter().zip(computed) {
-        let Call::Apply { op, .. } = &case.call else {
-            continue;
+        let rows = data.num_rows();
+        let table = FeatureTable::new(SessionContext::new(), &data).expect("the table registers");
+        let variant = if renamed {
+            " (hostile column names)"
+        } else {
+            ""
         };
-        let output = ops[op].spec.output;
-        let outcome = column.and_then(|c| actual_values(&c, output));
-        match outcome {
-            Err(e) => failures.push(format!("{}: `{}`\n  sql: {sql}\n  {e}", case.at, case.text)),
-            Ok(actual) => {
-                let mut diff = String::new();
-                for (row, (e, a)) in case.expected.iter().zip(&actual).enumerate() {
-                    if !same(*e, *a) {
-                        let _ = writeln!(diff, "    row {row}: expected {e}, got {a}");
-                    }
+        let mut rendered = Vec::new();
+        for case in &cases {
+            operations_used(&case.call, &mut covered);
+            let ctx = RenderContext {
+                time: Some(name(TIME)),
+                group: case.group.as_deref().map(name),
+                target: name(TARGET),
+                row: ROW_ID.to_owned(),
+                fold: name(FOLD),
+            };
+            let sql = match &case.call {
+                Call::Column(_) => Err("a case must call an operation".to_owned()),
+                call => {
+                    feature(call, &ops).and_then(|f| render(&rename_expr(&f, &name), &ops, &ctx))
                 }
-                if !diff.is_empty() {
-                    let got: Vec<String> = actual.iter().map(ToString::to_string).collect();
-                    failures.push(format!(
-                        "{}: `{}`\n  sql: {sql}\n{diff}  all computed values: {}",
-                        case.at,
-                        case.text,
-                        got.join(" ")
-                    ));
+            };
+            match sql {
+                Ok(sql) if case.expected.len() == rows => rendered.push((case, sql)),
+                Ok(_) => failures.push(format!(
+                    "{}: `{}` lists {} values for {rows} rows",
+                    case.at,
+                    case.text,
+                    case.expected.len()
+                )),
+                Err(e) => failures.push(format!("{}{variant}: `{}`: {e}", case.at, case.text)),
+            }
+        }
+
+        let sqls: Vec<String> = rendered.iter().map(|(_, sql)| sql.clone()).collect();
+        let computed = table.compute(&sqls).await;
+        for ((case, sql), column) in rendered.iter().zip(computed) {
+            let Call::Apply { op, .. } = &case.call else {
+                continue;
+            };
+            let output = ops[op].spec.output;
+            let outcome = column.and_then(|c| actual_values(&c, output));
+            match outcome {
+                Err(e) => failures.push(format!(
+                    "{}{variant}: `{}`\n  sql: {sql}\n  {e}",
+                    case.at, case.text
+                )),
+                Ok(actual) => {
+                    let mut diff = String::new();
+                    for (row, (e, a)) in case.expected.iter().zip(&actual).enumerate() {
+                        if !same(*e, *a) {
+                            let _ = writeln!(diff, "    row {row}: expected {e}, got {a}");
+                        }
+                    }
+                    if !diff.is_empty() {
+                        let got: Vec<String> = actual.iter().map(ToString::to_string).collect();
+                        failures.push(format!(
+                            "{}{variant}: `{}`\n  sql: {sql}\n{diff}  all computed values: {}",
+                            case.at,
+                            case.text,
+                            got.join(" ")
+                        ));
+                    }
                 }
             }
         }

@@ -6,7 +6,10 @@ use flow_dsl::{CvScheme, EvaluatorSpec, Metric};
 use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
+use super::importance::{average, permutation_importance};
 use super::metrics::metric_label;
+use super::models::FittedModel;
+use super::screening::sample_rows;
 use super::{EvalError, Fold, Model, Target, build_model, default_metric, make_folds, score};
 
 /// Scores feature sets by cross-validation. Built once per run from the `evaluator` block,
@@ -20,6 +23,18 @@ pub struct Evaluator {
     target: Target,
     /// The (training, validation) targets of each fold, cut once rather than per call.
     fold_targets: Vec<(Target, Target)>,
+    /// Seeds the model and the permutations of permutation importance.
+    seed: u64,
+    /// Seeds the folds.
+    fold_seed: u64,
+    /// The share of the rows the folds use (1 unless screening).
+    row_fraction: f64,
+}
+
+/// One fold's score and, when asked for, its column importances.
+struct FoldOutcome {
+    score: f64,
+    importance: Option<Vec<f64>>,
 }
 
 impl Evaluator {
@@ -41,11 +56,9 @@ impl Evaluator {
             )));
         }
         let model = build_model(&spec.model, task, seed)?;
-        let folds = make_folds(&spec.cv.scheme, &target, spec.cv.seed.unwrap_or(seed))?;
-        let fold_targets = folds
-            .iter()
-            .map(|f| (target.select(&f.train), target.select(&f.valid)))
-            .collect();
+        let fold_seed = spec.cv.seed.unwrap_or(seed);
+        let folds = make_folds(&spec.cv.scheme, &target, fold_seed)?;
+        let fold_targets = cut_targets(&target, &folds);
         Ok(Self {
             model,
             metric,
@@ -53,6 +66,47 @@ impl Evaluator {
             folds,
             target,
             fold_targets,
+            seed,
+            fold_seed,
+            row_fraction: 1.0,
+        })
+    }
+
+    /// The same model, metric and scheme on a seeded sample of `fraction` of the target's
+    /// rows (of all of them, whatever share `self` uses), for multi-fidelity screening:
+    /// score many feature sets on the sample, confirm the best on the full evaluator.
+    ///
+    /// Classification samples each class separately, so class shares are kept (see
+    /// [`sample_rows`]). The folds are made afresh on the sample, with the same fold seed,
+    /// and index rows of the full target: `cross_validate` still takes the full matrix and
+    /// reads only the sampled rows. A fraction of 1 gives the same folds as `self`'s.
+    pub fn with_row_fraction(&self, fraction: f64, seed: u64) -> Result<Evaluator, EvalError> {
+        let rows = sample_rows(&self.target, fraction, seed)?;
+        let sample = self.target.select(&rows);
+        let to_full = |part: &[usize]| part.iter().map(|&i| rows[i]).collect();
+        let folds: Vec<Fold> = make_folds(&self.scheme, &sample, self.fold_seed)
+            .map_err(|e| match e {
+                EvalError::Invalid(m) => {
+                    EvalError::Invalid(format!("screening on {fraction} of the rows: {m}"))
+                }
+                other => other,
+            })?
+            .iter()
+            .map(|f| Fold {
+                train: to_full(&f.train),
+                valid: to_full(&f.valid),
+            })
+            .collect();
+        Ok(Evaluator {
+            model: Arc::clone(&self.model),
+            metric: self.metric,
+            scheme: self.scheme,
+            fold_targets: cut_targets(&self.target, &folds),
+            folds,
+            target: self.target.clone(),
+            seed: self.seed,
+            fold_seed: self.fold_seed,
+            row_fraction: fraction,
         })
     }
 
@@ -72,7 +126,8 @@ impl Evaluator {
     }
 
     /// Model, metric and scheme in one line, e.g.
-    /// "linear-regression(fit-intercept=true), rmse, 5-fold".
+    /// "linear-regression(fit-intercept=true), rmse, 5-fold", with the share of rows when
+    /// screening on a sample ("…, 5-fold, 0.2 of the rows").
     pub fn describe(&self) -> String {
         let cv = match self.scheme {
             CvScheme::KFold { folds } => format!("{folds}-fold"),
@@ -82,8 +137,13 @@ impl Evaluator {
             }
             CvScheme::Holdout { fraction } => format!("holdout {fraction}"),
         };
+        let rows = if self.row_fraction < 1.0 {
+            format!(", {} of the rows", self.row_fraction)
+        } else {
+            String::new()
+        };
         format!(
-            "{}, {}, {cv}",
+            "{}, {}, {cv}{rows}",
             self.model.describe(),
             metric_label(self.metric)
         )
@@ -97,6 +157,51 @@ impl Evaluator {
     /// Missing or infinite values are refused: the caller imputes first, because how to
     /// impute is part of the feature definition, not of the model.
     pub fn cross_validate(&self, x: ArrayView2<f64>) -> Result<Vec<f64>, EvalError> {
+        let outcomes = self.run_folds(x, false)?;
+        Ok(outcomes.into_iter().map(|o| o.score).collect())
+    }
+
+    /// As [`cross_validate`](Self::cross_validate), plus one importance per column of `x`:
+    /// non-negative, summing to 1 (all 0 when no column mattered in any fold), the mean over
+    /// folds of each fold's normalised importances.
+    ///
+    /// Tree models give their own: impurity decrease (decision tree, random forest) or split
+    /// gain (gradient boosting). Linear and logistic models get permutation importance on
+    /// each validation fold: the drop of the metric when a column is shuffled (mean of
+    /// [`PERMUTATION_REPEATS`](super::importance::PERMUTATION_REPEATS) seeded shuffles,
+    /// counted so that a larger drop is always more important, negative drops clipped to 0).
+    pub fn cross_validate_with_importance(
+        &self,
+        x: ArrayView2<f64>,
+    ) -> Result<(Vec<f64>, Vec<f64>), EvalError> {
+        let outcomes = self.run_folds(x, true)?;
+        let (scores, importances): (Vec<f64>, Vec<Vec<f64>>) = outcomes
+            .into_iter()
+            .map(|o| (o.score, o.importance.unwrap_or_default()))
+            .unzip();
+        Ok((scores, average(&importances, x.ncols())))
+    }
+
+    fn run_folds(
+        &self,
+        x: ArrayView2<f64>,
+        importance: bool,
+    ) -> Result<Vec<FoldOutcome>, EvalError> {
+        self.check_features(x)?;
+        let outcomes: Vec<Result<FoldOutcome, EvalError>> = self
+            .folds
+            .par_iter()
+            .zip(&self.fold_targets)
+            .enumerate()
+            .map(|(i, (fold, (train_y, valid_y)))| {
+                self.score_fold(x, i, fold, train_y, valid_y, importance)
+                    .map_err(|e| in_fold(e, i, self.folds.len()))
+            })
+            .collect();
+        outcomes.into_iter().collect()
+    }
+
+    fn check_features(&self, x: ArrayView2<f64>) -> Result<(), EvalError> {
         if x.nrows() != self.target.len() {
             return Err(EvalError::Invalid(format!(
                 "the features have {} rows but the target has {}",
@@ -115,31 +220,53 @@ impl Evaluator {
                  infinite values before evaluating"
             )));
         }
-        let scores: Vec<Result<f64, EvalError>> = self
-            .folds
-            .par_iter()
-            .zip(&self.fold_targets)
-            .enumerate()
-            .map(|(i, (fold, (train_y, valid_y)))| {
-                self.score_fold(x, fold, train_y, valid_y)
-                    .map_err(|e| in_fold(e, i, self.folds.len()))
-            })
-            .collect();
-        scores.into_iter().collect()
+        Ok(())
     }
 
     fn score_fold(
         &self,
         x: ArrayView2<f64>,
+        index: usize,
         fold: &Fold,
         train_y: &Target,
         valid_y: &Target,
-    ) -> Result<f64, EvalError> {
+        importance: bool,
+    ) -> Result<FoldOutcome, EvalError> {
         let train_x = x.select(Axis(0), &fold.train);
         let valid_x = x.select(Axis(0), &fold.valid);
-        let prediction = self
-            .model
-            .fit_predict(train_x.view(), train_y, valid_x.view())?;
+        let fitted = self.model.fit(train_x.view(), train_y)?;
+        let base = self.score_prediction(fitted.as_ref(), valid_x.view(), valid_y)?;
+        if !importance {
+            return Ok(FoldOutcome {
+                score: base,
+                importance: None,
+            });
+        }
+        let importances = match fitted.importance() {
+            Some(own) => own,
+            None => permutation_importance(
+                fitted.as_ref(),
+                valid_x.view(),
+                valid_y,
+                self.metric,
+                base,
+                self.seed,
+                index,
+            )?,
+        };
+        Ok(FoldOutcome {
+            score: base,
+            importance: Some(importances),
+        })
+    }
+
+    fn score_prediction(
+        &self,
+        fitted: &dyn FittedModel,
+        valid_x: ArrayView2<f64>,
+        valid_y: &Target,
+    ) -> Result<f64, EvalError> {
+        let prediction = fitted.predict(valid_x)?;
         if !prediction.is_finite() {
             return Err(EvalError::Model(format!(
                 "{} predicted values that are not finite",
@@ -148,6 +275,14 @@ impl Evaluator {
         }
         score(self.metric, valid_y, &prediction)
     }
+}
+
+/// The (training, validation) targets of each fold.
+fn cut_targets(target: &Target, folds: &[Fold]) -> Vec<(Target, Target)> {
+    folds
+        .iter()
+        .map(|f| (target.select(&f.train), target.select(&f.valid)))
+        .collect()
 }
 
 fn in_fold(error: EvalError, index: usize, folds: usize) -> EvalError {
@@ -165,11 +300,13 @@ mod tests {
     use ndarray::{Array2, array};
 
     use super::*;
-    use crate::eval::models::testdata::{blobs, linear, spec};
+    use crate::eval::argmax;
+    use crate::eval::models::testdata::{blobs, linear, on_threads, one_informative, spec};
 
     fn evaluator_spec(kind: ModelKind, metric: Option<Metric>, scheme: CvScheme) -> EvaluatorSpec {
         let hyper: &[(&str, HyperValue)] = match kind {
             ModelKind::RandomForest => &[("trees", HyperValue::Int(10))],
+            ModelKind::GradientBoosting => &[("trees", HyperValue::Int(30))],
             _ => &[],
         };
         let loc = Loc::new(Sources::new().add("test.kdl", ""), (0, 0));
@@ -286,24 +423,11 @@ mod tests {
             Some(Metric::Auc),
             CvScheme::KFold { folds: 4 },
         );
-        let err = Evaluator::new(&wrong_metric, y.clone(), 0).expect_err("auc on numbers");
+        let err = Evaluator::new(&wrong_metric, y, 0).expect_err("auc on numbers");
         assert!(
             matches!(&err, EvalError::Invalid(m) if m.contains("`auc` scores classification")),
             "{err}"
         );
-        let unbuilt = evaluator_spec(
-            ModelKind::GradientBoosting,
-            None,
-            CvScheme::KFold { folds: 4 },
-        );
-        let err = Evaluator::new(&unbuilt, y, 0).expect_err("not built");
-        assert!(matches!(
-            err,
-            EvalError::NotBuilt {
-                model: "gradient-boosting",
-                task: "regression"
-            }
-        ));
     }
 
     #[test]
@@ -323,5 +447,147 @@ mod tests {
             panic!("{err}")
         };
         assert!(message.starts_with("fold ") && message.contains("AUC is undefined"));
+    }
+
+    const EVERY_MODEL: [ModelKind; 6] = [
+        ModelKind::DecisionTree,
+        ModelKind::RandomForest,
+        ModelKind::GradientBoosting,
+        ModelKind::LogisticRegression,
+        ModelKind::LinearRegression,
+        ModelKind::ElasticNet,
+    ];
+
+    #[test]
+    fn every_model_ranks_the_informative_column_first() {
+        for kind in EVERY_MODEL {
+            for &task in kind.tasks() {
+                let (x, y) = one_informative(90, 3, task == flow_dsl::Task::Classification, 4);
+                let spec = evaluator_spec(kind, None, CvScheme::KFold { folds: 3 });
+                let evaluator = Evaluator::new(&spec, y, 1).expect("valid");
+                let (scores, importance) = evaluator
+                    .cross_validate_with_importance(x.view())
+                    .expect("scores");
+                let name = evaluator.describe();
+                assert_eq!(scores, evaluator.cross_validate(x.view()).expect("scores"));
+                assert_eq!(importance.len(), 4);
+                assert!(
+                    importance.iter().all(|&v| v >= 0.0),
+                    "{name}: {importance:?}"
+                );
+                let total: f64 = importance.iter().sum();
+                assert!((total - 1.0).abs() < 1e-9, "{name}: {importance:?}");
+                assert_eq!(
+                    argmax(importance.iter().copied()),
+                    0,
+                    "{name}: {importance:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn permutation_importance_is_seeded_and_independent_of_threads() {
+        let (x, y) = one_informative(60, 2, false, 5);
+        let spec = evaluator_spec(
+            ModelKind::LinearRegression,
+            Some(Metric::R2),
+            CvScheme::KFold { folds: 3 },
+        );
+        let run = |seed, threads| {
+            let evaluator = Evaluator::new(&spec, y.clone(), seed).expect("valid");
+            on_threads(threads, || {
+                evaluator
+                    .cross_validate_with_importance(x.view())
+                    .expect("scores")
+            })
+        };
+        let first = run(1, 1);
+        assert_eq!(first, run(1, 4));
+        let other = run(2, 1);
+        assert_ne!(first.1, other.1, "other shuffles give other drops");
+    }
+
+    #[test]
+    fn a_column_the_model_ignores_has_no_importance() {
+        // Column 1 is constant: no tree splits on it and shuffling it changes nothing.
+        let (x, y) = one_informative(40, 1, false, 6);
+        let mut x = x;
+        x.column_mut(1).fill(3.0);
+        for kind in [ModelKind::LinearRegression, ModelKind::GradientBoosting] {
+            let spec = evaluator_spec(kind, None, CvScheme::KFold { folds: 2 });
+            let evaluator = Evaluator::new(&spec, y.clone(), 0).expect("valid");
+            let (_, importance) = evaluator
+                .cross_validate_with_importance(x.view())
+                .expect("scores");
+            assert_eq!(importance, [1.0, 0.0], "{}", evaluator.describe());
+        }
+    }
+
+    #[test]
+    fn screening_folds_use_a_seeded_stratified_share_of_the_rows() {
+        // 40 rows of class 0, 20 of class 1, 20 of class 2.
+        let (x, y) = blobs(80, 4, 3);
+        let y = match y {
+            Target::Classification { labels, .. } => Target::Classification {
+                labels: labels.mapv(|l| l.saturating_sub(1)),
+                classes: vec!["a".into(), "b".into(), "c".into()],
+            },
+            Target::Regression(_) => unreachable!(),
+        };
+        let spec = evaluator_spec(
+            ModelKind::DecisionTree,
+            Some(Metric::Accuracy),
+            CvScheme::Stratified { folds: 2 },
+        );
+        let full = Evaluator::new(&spec, y.clone(), 2).expect("valid");
+        let screen = full.with_row_fraction(0.25, 7).expect("valid");
+        let Target::Classification { labels, .. } = &y else {
+            unreachable!()
+        };
+        let mut counts = [0; 3];
+        for fold in screen.folds() {
+            assert!(fold.valid.iter().all(|r| !fold.train.contains(r)));
+            for &row in &fold.valid {
+                counts[labels[row]] += 1;
+            }
+        }
+        assert_eq!(counts, [10, 5, 5], "each class keeps a quarter of its rows");
+        assert_eq!(
+            screen.folds(),
+            full.with_row_fraction(0.25, 7).expect("valid").folds()
+        );
+        assert_ne!(
+            screen.folds(),
+            full.with_row_fraction(0.25, 8).expect("valid").folds()
+        );
+        assert_eq!(
+            full.with_row_fraction(1.0, 7).expect("valid").folds(),
+            full.folds()
+        );
+        assert!(
+            screen
+                .describe()
+                .ends_with("stratified 2-fold, 0.25 of the rows")
+        );
+        let scores = screen
+            .cross_validate(x.view())
+            .expect("scores on the full matrix");
+        assert_eq!(scores.len(), 2);
+        let err = full.with_row_fraction(0.02, 7).expect_err("too few rows");
+        assert!(
+            matches!(&err, EvalError::Invalid(m) if m.starts_with("screening on 0.02 of the rows")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fewer_rows_than_folds_is_an_error_for_every_model() {
+        let y = Target::Regression(array![1.0, 2.0]);
+        for kind in [ModelKind::GradientBoosting, ModelKind::RandomForest] {
+            let spec = evaluator_spec(kind, None, CvScheme::KFold { folds: 3 });
+            let err = Evaluator::new(&spec, y.clone(), 0).expect_err("2 rows, 3 folds");
+            assert!(matches!(err, EvalError::Invalid(m) if m.contains("cannot be split")));
+        }
     }
 }

@@ -3,21 +3,28 @@
 //! The search hands [`Evaluator::cross_validate`] a matrix with one column per feature (rows
 //! aligned with the [`Target`]); the evaluator splits the rows into [`Fold`]s once
 //! ([`make_folds`]), fits the [`Model`] on each training part, predicts the validation part
-//! and [`score`]s it. Everything random is seeded, so the same inputs give the same scores
-//! bit for bit, whatever the number of threads.
+//! and [`score`]s it. [`Evaluator::cross_validate_with_importance`] also says how much each
+//! column mattered (the model's own importance, or permutation importance), and
+//! [`Evaluator::with_row_fraction`] screens on a seeded sample of the rows ([`sample_rows`]).
+//! Everything random is seeded, so the same inputs give the same scores bit for bit,
+//! whatever the number of threads.
 
 mod evaluator;
 mod folds;
+mod importance;
 mod metrics;
 mod models;
+mod screening;
 
 use flow_dsl::Task;
 use ndarray::{Array1, Array2};
 
 pub use evaluator::Evaluator;
 pub use folds::{Fold, make_folds};
+pub use importance::PERMUTATION_REPEATS;
 pub use metrics::{default_metric, score};
-pub use models::{Model, build_model};
+pub use models::{FittedModel, Model, build_model};
+pub use screening::sample_rows;
 
 /// What a model learns to predict, one entry per row.
 ///
@@ -161,14 +168,12 @@ pub(crate) fn argmax(values: impl IntoIterator<Item = f64>) -> usize {
 /// Why a feature set could not be scored.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EvalError {
-    /// The model is designed but not built for this task yet.
+    /// The model is designed but not built for this task yet (every model of the language
+    /// is built for every task it declares; this guards models added to the language later).
     #[error("`{model}` for {task} is not built yet")]
     #[diagnostic(
         code("flow::eval::not-built"),
-        help(
-            "choose another model for now: decision-tree, random-forest or logistic-regression \
-             for classification; linear-regression or elastic-net for regression"
-        )
+        help("choose another model for this task")
     )]
     NotBuilt {
         /// The model's KDL name.

@@ -4,10 +4,13 @@ use flow_dsl::ModelSpec;
 use linfa::Dataset;
 use linfa::traits::{Fit, Predict};
 use linfa_elasticnet::ElasticNet;
-use linfa_linear::LinearRegression;
+use linfa_linear::{FittedLinearRegression, LinearRegression};
 use ndarray::{Array1, ArrayView2, Axis};
 
-use super::{Hyperparameters, Model, Standardizer, check_inputs, regression_values};
+use super::{
+    FittedModel, Hyperparameters, Model, Standardizer, check_prediction, check_training,
+    regression_values,
+};
 use crate::eval::{EvalError, Prediction, Target};
 
 /// Ordinary least squares (`linfa_linear::LinearRegression`).
@@ -31,38 +34,68 @@ impl Model for LinearRegressionModel {
     /// the search often proposes such features (`x` next to `2·x + 1`), and linfa's QR solve
     /// then returns coefficients around 1e13 whose rounding errors leak into the score, or
     /// fails outright on a zero column.
-    fn fit_predict(
+    fn fit(
         &self,
         train_x: ArrayView2<f64>,
         train_y: &Target,
-        valid_x: ArrayView2<f64>,
-    ) -> Result<Prediction, EvalError> {
+    ) -> Result<Box<dyn FittedModel>, EvalError> {
         let y = regression_values(train_y, "linear-regression")?;
-        check_inputs(train_x, y.len(), valid_x)?;
+        check_training(train_x, y.len())?;
+        let columns = train_x.ncols();
         let keep = independent_columns(train_x, self.fit_intercept);
         if keep.is_empty() {
-            let constant = if self.fit_intercept {
+            let value = if self.fit_intercept {
                 y.sum() / y.len() as f64
             } else {
                 0.0
             };
-            return Ok(Prediction::Values(Array1::from_elem(
-                valid_x.nrows(),
-                constant,
-            )));
+            return Ok(Box::new(FittedLinear::Constant { value, columns }));
         }
         let data = Dataset::new(train_x.select(Axis(1), &keep), y.to_owned());
         let fitted = LinearRegression::new()
             .with_intercept(self.fit_intercept)
             .fit(&data)
             .map_err(|e| EvalError::Model(format!("linear regression: {e}")))?;
-        Ok(Prediction::Values(
-            fitted.predict(&valid_x.select(Axis(1), &keep)),
-        ))
+        Ok(Box::new(FittedLinear::Solved {
+            keep,
+            fitted,
+            columns,
+        }))
     }
 
     fn describe(&self) -> String {
         format!("linear-regression(fit-intercept={})", self.fit_intercept)
+    }
+}
+
+/// A fitted least-squares model.
+enum FittedLinear {
+    /// No usable column: the mean (or 0 without an intercept) for every row.
+    Constant { value: f64, columns: usize },
+    /// Coefficients for the `keep` columns.
+    Solved {
+        keep: Vec<usize>,
+        fitted: FittedLinearRegression<f64>,
+        columns: usize,
+    },
+}
+
+impl FittedModel for FittedLinear {
+    fn predict(&self, x: ArrayView2<f64>) -> Result<Prediction, EvalError> {
+        match self {
+            FittedLinear::Constant { value, columns } => {
+                check_prediction(x, *columns)?;
+                Ok(Prediction::Values(Array1::from_elem(x.nrows(), *value)))
+            }
+            FittedLinear::Solved {
+                keep,
+                fitted,
+                columns,
+            } => {
+                check_prediction(x, *columns)?;
+                Ok(Prediction::Values(fitted.predict(&x.select(Axis(1), keep))))
+            }
+        }
     }
 }
 
@@ -135,14 +168,13 @@ impl ElasticNetModel {
 }
 
 impl Model for ElasticNetModel {
-    fn fit_predict(
+    fn fit(
         &self,
         train_x: ArrayView2<f64>,
         train_y: &Target,
-        valid_x: ArrayView2<f64>,
-    ) -> Result<Prediction, EvalError> {
+    ) -> Result<Box<dyn FittedModel>, EvalError> {
         let y = regression_values(train_y, "elastic-net")?;
-        check_inputs(train_x, y.len(), valid_x)?;
+        check_training(train_x, y.len())?;
         let scaler = Standardizer::fit(train_x);
         let data = Dataset::new(scaler.apply(train_x), y.to_owned());
         // Centred features make linfa's intercept (the mean of y) the right one.
@@ -153,7 +185,11 @@ impl Model for ElasticNetModel {
             .with_intercept(true)
             .fit(&data)
             .map_err(|e| EvalError::Model(format!("elastic net: {e}")))?;
-        Ok(Prediction::Values(fitted.predict(&scaler.apply(valid_x))))
+        Ok(Box::new(FittedElasticNet {
+            scaler,
+            fitted,
+            columns: train_x.ncols(),
+        }))
     }
 
     fn describe(&self) -> String {
@@ -161,6 +197,22 @@ impl Model for ElasticNetModel {
             "elastic-net(penalty={}, l1-ratio={}, max-iterations={})",
             self.penalty, self.l1_ratio, self.max_iterations
         )
+    }
+}
+
+/// A fitted elastic net and the scaling of its training features.
+struct FittedElasticNet {
+    scaler: Standardizer,
+    fitted: ElasticNet<f64>,
+    columns: usize,
+}
+
+impl FittedModel for FittedElasticNet {
+    fn predict(&self, x: ArrayView2<f64>) -> Result<Prediction, EvalError> {
+        check_prediction(x, self.columns)?;
+        Ok(Prediction::Values(
+            self.fitted.predict(&self.scaler.apply(x)),
+        ))
     }
 }
 

@@ -5,10 +5,16 @@ use std::collections::BTreeSet;
 use flow_dsl::ModelSpec;
 use linfa::Dataset;
 use linfa::traits::Fit;
-use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
+use linfa_logistic::{
+    FittedLogisticRegression, LogisticRegression, MultiFittedLogisticRegression,
+    MultiLogisticRegression,
+};
 use ndarray::{Array2, ArrayView2};
 
-use super::{Hyperparameters, Model, Standardizer, check_inputs, class_labels};
+use super::{
+    FittedModel, Hyperparameters, Model, Standardizer, check_prediction, check_training,
+    class_labels,
+};
 use crate::eval::{EvalError, Prediction, Target};
 
 /// Logistic regression (`linfa_logistic`) on features standardised with the training rows'
@@ -40,44 +46,39 @@ impl Model for LogisticRegressionModel {
     /// Two classes in the training rows fit a binary model, more a multinomial one; a
     /// single class is predicted with probability 1 (linfa refuses to fit it). Classes absent
     /// from the training rows get probability 0.
-    fn fit_predict(
+    fn fit(
         &self,
         train_x: ArrayView2<f64>,
         train_y: &Target,
-        valid_x: ArrayView2<f64>,
-    ) -> Result<Prediction, EvalError> {
+    ) -> Result<Box<dyn FittedModel>, EvalError> {
         let (labels, classes) = class_labels(train_y, "logistic-regression")?;
-        check_inputs(train_x, labels.len(), valid_x)?;
+        check_training(train_x, labels.len())?;
+        let columns = train_x.ncols();
         let present: Vec<usize> = labels
             .iter()
             .copied()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut probabilities = Array2::zeros((valid_x.nrows(), classes));
         if let [only] = present[..] {
-            probabilities.column_mut(only).fill(1.0);
-            return Ok(Prediction::from_probabilities(probabilities));
+            return Ok(Box::new(FittedLogistic {
+                solved: Solved::Certain(only),
+                classes,
+                columns,
+            }));
         }
         let scaler = Standardizer::fit(train_x);
         let data = Dataset::new(scaler.apply(train_x), labels.to_owned());
-        let valid = scaler.apply(valid_x);
         let failed =
             |e: linfa_logistic::error::Error| EvalError::Model(format!("logistic regression: {e}"));
-        if present.len() == 2 {
+        let solved = if present.len() == 2 {
             let fitted = LogisticRegression::default()
                 .alpha(self.l2)
                 .max_iterations(self.max_iterations)
                 .with_intercept(self.fit_intercept)
                 .fit(&data)
                 .map_err(failed)?;
-            // linfa's probability is that of its "positive" class, the more frequent one.
-            let positive = fitted.predict_probabilities(&valid);
-            let (pos, neg) = (fitted.labels().pos.class, fitted.labels().neg.class);
-            probabilities.column_mut(pos).assign(&positive);
-            probabilities
-                .column_mut(neg)
-                .assign(&positive.mapv(|p| 1.0 - p));
+            Solved::Binary(scaler, fitted)
         } else {
             let fitted = MultiLogisticRegression::default()
                 .alpha(self.l2)
@@ -85,12 +86,13 @@ impl Model for LogisticRegressionModel {
                 .with_intercept(self.fit_intercept)
                 .fit(&data)
                 .map_err(failed)?;
-            let p = fitted.predict_probabilities(&valid);
-            for (column, &class) in fitted.classes().iter().enumerate() {
-                probabilities.column_mut(class).assign(&p.column(column));
-            }
-        }
-        Ok(Prediction::from_probabilities(probabilities))
+            Solved::Multinomial(scaler, fitted)
+        };
+        Ok(Box::new(FittedLogistic {
+            solved,
+            classes,
+            columns,
+        }))
     }
 
     fn describe(&self) -> String {
@@ -98,6 +100,47 @@ impl Model for LogisticRegressionModel {
             "logistic-regression(l2={}, max-iterations={}, fit-intercept={})",
             self.l2, self.max_iterations, self.fit_intercept
         )
+    }
+}
+
+/// What the training rows allowed to fit.
+enum Solved {
+    /// One class only: it is certain.
+    Certain(usize),
+    Binary(Standardizer, FittedLogisticRegression<f64, usize>),
+    Multinomial(Standardizer, MultiFittedLogisticRegression<f64, usize>),
+}
+
+/// A fitted logistic regression, with probability columns for every class of the target.
+struct FittedLogistic {
+    solved: Solved,
+    classes: usize,
+    columns: usize,
+}
+
+impl FittedModel for FittedLogistic {
+    fn predict(&self, x: ArrayView2<f64>) -> Result<Prediction, EvalError> {
+        check_prediction(x, self.columns)?;
+        let mut probabilities = Array2::zeros((x.nrows(), self.classes));
+        match &self.solved {
+            Solved::Certain(only) => probabilities.column_mut(*only).fill(1.0),
+            Solved::Binary(scaler, fitted) => {
+                // linfa's probability is that of its "positive" class, the more frequent one.
+                let positive = fitted.predict_probabilities(&scaler.apply(x));
+                let (pos, neg) = (fitted.labels().pos.class, fitted.labels().neg.class);
+                probabilities.column_mut(pos).assign(&positive);
+                probabilities
+                    .column_mut(neg)
+                    .assign(&positive.mapv(|p| 1.0 - p));
+            }
+            Solved::Multinomial(scaler, fitted) => {
+                let p = fitted.predict_probabilities(&scaler.apply(x));
+                for (column, &class) in fitted.classes().iter().enumerate() {
+                    probabilities.column_mut(class).assign(&p.column(column));
+                }
+            }
+        }
+        Ok(Prediction::from_probabilities(probabilities))
     }
 }
 

@@ -1,13 +1,19 @@
 //! The models an evaluator can cross-validate, behind one [`Model`] trait.
 //!
 //! Linear models come from linfa (`linfa-linear`, `linfa-elasticnet`, `linfa-logistic`).
-//! Trees are flow's own CART (module `tree`): linfa-trees 0.8 breaks ties between equally frequent
-//! classes through a `HashMap` with a per-process random hasher, so the same data gave
-//! different trees from one fit to the next, which would make scores irreproducible.
+//! Trees are flow's own: an exact CART (module `tree`) for the decision tree and the random
+//! forest, and histogram trees on binned features (modules `bins`, `gradient_tree`, `loss`)
+//! for gradient boosting. linfa-trees 0.8 breaks ties between equally frequent classes through a
+//! `HashMap` with a per-process random hasher, so the same data gave different trees from one
+//! fit to the next, which would make scores irreproducible.
 
+mod bins;
+mod boosting;
 mod forest;
+mod gradient_tree;
 mod linear;
 mod logistic;
+mod loss;
 #[cfg(test)]
 pub(super) mod testdata;
 mod tree;
@@ -19,36 +25,57 @@ use flow_dsl::{HyperValue, ModelKind, ModelSpec, Spanned, Task};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use super::{EvalError, Prediction, Target};
+use boosting::GradientBoostingModel;
 use forest::{DecisionTreeModel, RandomForestModel};
 use linear::{ElasticNetModel, LinearRegressionModel};
 use logistic::LogisticRegressionModel;
 
-/// A model that can be fitted on one part of the rows and asked about another.
+/// A model that can be fitted on one part of the rows and asked about others.
 ///
-/// Fitting and predicting are one call because the evaluator never keeps a fitted model:
-/// every fold fits afresh, so a model holds only its settings and can be shared across
-/// threads.
+/// A model holds only its settings, so one can be shared across threads and fitted on every
+/// fold; the evaluator keeps a fitted model no longer than the fold it was fitted for.
 pub trait Model: Send + Sync + std::fmt::Debug {
-    /// Fits on (train_x, train_y) and predicts valid_x. `train_y` has the full classes list,
-    /// so probability columns line up with the target's classes even when the training rows
-    /// lack some of them (those get probability 0).
+    /// Fits on (train_x, train_y). `train_y` has the full classes list, so probability
+    /// columns line up with the target's classes even when the training rows lack some of
+    /// them (those get probability 0).
+    fn fit(
+        &self,
+        train_x: ArrayView2<f64>,
+        train_y: &Target,
+    ) -> Result<Box<dyn FittedModel>, EvalError>;
+
+    /// Fits on (train_x, train_y) and predicts valid_x.
     fn fit_predict(
         &self,
         train_x: ArrayView2<f64>,
         train_y: &Target,
         valid_x: ArrayView2<f64>,
-    ) -> Result<Prediction, EvalError>;
+    ) -> Result<Prediction, EvalError> {
+        self.fit(train_x, train_y)?.predict(valid_x)
+    }
 
     /// Short description with every effective setting, for logs and EXPLAIN, e.g.
     /// "random-forest(trees=100, max-depth=8, …)".
     fn describe(&self) -> String;
 }
 
+/// A model fitted on one fold's training rows.
+pub trait FittedModel: Send + Sync {
+    /// Predicts the rows of `x` (the same columns as the training features, all finite).
+    fn predict(&self, x: ArrayView2<f64>) -> Result<Prediction, EvalError>;
+
+    /// The model's own importance of each training column (non-negative, any scale), or
+    /// `None` when it has none and permutation importance must stand in. Trees report the
+    /// impurity decrease (or loss reduction) of their splits, per column.
+    fn importance(&self) -> Option<Vec<f64>> {
+        None
+    }
+}
+
 /// Builds the model for a task, with defaults for the hyperparameters the pipeline leaves
 /// out (see each model's `from_spec`). `seed` seeds every random choice the model makes.
 ///
-/// A model that cannot do the task is [`EvalError::Invalid`]; one that is designed for the
-/// task but not built yet is [`EvalError::NotBuilt`].
+/// A model that cannot do the task is [`EvalError::Invalid`].
 pub fn build_model(spec: &ModelSpec, task: Task, seed: u64) -> Result<Arc<dyn Model>, EvalError> {
     let kind = spec.kind.value;
     if !kind.tasks().contains(&task) {
@@ -67,12 +94,11 @@ pub fn build_model(spec: &ModelSpec, task: Task, seed: u64) -> Result<Arc<dyn Mo
         (ModelKind::LogisticRegression, Task::Classification) => {
             Arc::new(LogisticRegressionModel::from_spec(spec)?)
         }
-        (ModelKind::DecisionTree, Task::Classification) => {
-            Arc::new(DecisionTreeModel::from_spec(spec)?)
+        (ModelKind::DecisionTree, _) => Arc::new(DecisionTreeModel::from_spec(spec)?),
+        (ModelKind::RandomForest, task) => {
+            Arc::new(RandomForestModel::from_spec(spec, task, seed)?)
         }
-        (ModelKind::RandomForest, Task::Classification) => {
-            Arc::new(RandomForestModel::from_spec(spec, seed)?)
-        }
+        (ModelKind::GradientBoosting, _) => Arc::new(GradientBoostingModel::from_spec(spec, seed)?),
         (kind, task) => {
             return Err(EvalError::NotBuilt {
                 model: kind.name(),
@@ -159,13 +185,9 @@ impl<'a> Hyperparameters<'a> {
     }
 }
 
-/// Checks what every model needs: training rows, matching row and column counts, and finite
-/// values (a NaN would silently steer trees and poison linear solvers).
-fn check_inputs(
-    train_x: ArrayView2<f64>,
-    train_rows: usize,
-    valid_x: ArrayView2<f64>,
-) -> Result<(), EvalError> {
+/// Checks what every fit needs: training rows, as many as targets, all finite (a NaN would
+/// silently steer trees and poison linear solvers).
+fn check_training(train_x: ArrayView2<f64>, train_rows: usize) -> Result<(), EvalError> {
     if train_x.nrows() == 0 {
         return Err(EvalError::Invalid(
             "cannot fit a model on an empty training fold".into(),
@@ -177,14 +199,22 @@ fn check_inputs(
             train_x.nrows()
         )));
     }
-    if train_x.ncols() != valid_x.ncols() {
+    check_finite(train_x)
+}
+
+/// Checks what every prediction needs: the training columns, all finite.
+fn check_prediction(x: ArrayView2<f64>, columns: usize) -> Result<(), EvalError> {
+    if x.ncols() != columns {
         return Err(EvalError::Invalid(format!(
-            "the training features have {} columns but the validation features have {}",
-            train_x.ncols(),
-            valid_x.ncols()
+            "the model was fitted on {columns} columns but is asked about {}",
+            x.ncols()
         )));
     }
-    if train_x.iter().chain(valid_x.iter()).any(|v| !v.is_finite()) {
+    check_finite(x)
+}
+
+fn check_finite(x: ArrayView2<f64>) -> Result<(), EvalError> {
+    if x.iter().any(|v| !v.is_finite()) {
         return Err(EvalError::Invalid(
             "the features contain missing or infinite values; impute them before evaluating".into(),
         ));
@@ -271,17 +301,27 @@ mod tests {
     use super::testdata::spec;
     use super::*;
 
+    const KINDS: [ModelKind; 6] = [
+        ModelKind::DecisionTree,
+        ModelKind::RandomForest,
+        ModelKind::GradientBoosting,
+        ModelKind::LogisticRegression,
+        ModelKind::LinearRegression,
+        ModelKind::ElasticNet,
+    ];
+
     #[test]
-    fn designed_but_unbuilt_pairs_say_not_built() {
-        let cases = [
-            (ModelKind::DecisionTree, Task::Regression),
-            (ModelKind::RandomForest, Task::Regression),
-            (ModelKind::GradientBoosting, Task::Regression),
-            (ModelKind::GradientBoosting, Task::Classification),
-        ];
-        for (kind, task) in cases {
-            let err = build_model(&spec(kind, &[]), task, 0).expect_err("not built");
-            assert!(matches!(err, EvalError::NotBuilt { model, .. } if model == kind.name()));
+    fn every_model_builds_for_every_task_it_declares() {
+        for kind in KINDS {
+            for &task in kind.tasks() {
+                let built = build_model(&spec(kind, &[]), task, 0);
+                assert!(
+                    built.is_ok(),
+                    "{} for {}: {built:?}",
+                    kind.name(),
+                    task.name()
+                );
+            }
         }
     }
 
@@ -347,19 +387,28 @@ mod tests {
             "random-forest(trees=100, max-depth=unlimited, min-samples-leaf=1, \
              feature-fraction=sqrt, sample-fraction=1)"
         );
+        assert_eq!(
+            described(ModelKind::RandomForest, Task::Regression),
+            "random-forest(trees=100, max-depth=unlimited, min-samples-leaf=1, \
+             feature-fraction=1, sample-fraction=1)"
+        );
+        assert_eq!(
+            described(ModelKind::GradientBoosting, Task::Regression),
+            "gradient-boosting(trees=100, learning-rate=0.1, max-depth=3, min-samples-leaf=1, \
+             subsample=1)"
+        );
     }
 
     #[test]
     fn degenerate_training_data_never_panics() {
-        let built = |kind, task| build_model(&spec(kind, &[]), task, 1).expect("built");
-        let regression = [ModelKind::LinearRegression, ModelKind::ElasticNet]
-            .map(|k| built(k, Task::Regression));
-        let classification = [
-            ModelKind::LogisticRegression,
-            ModelKind::DecisionTree,
-            ModelKind::RandomForest,
-        ]
-        .map(|k| built(k, Task::Classification));
+        let built = |task| {
+            KINDS
+                .iter()
+                .filter(|k| k.tasks().contains(&task))
+                .map(|&k| build_model(&spec(k, &[]), task, 1).expect("built"))
+                .collect::<Vec<_>>()
+        };
+        let (regression, classification) = (built(Task::Regression), built(Task::Classification));
         let shapes = [
             array![[1.0, 2.0]],                         // one row
             array![[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]], // constant columns
@@ -368,21 +417,30 @@ mod tests {
         for x in &shapes {
             let rows = x.nrows();
             let numbers = Target::Regression((0..rows).map(|i| i as f64).collect());
+            let constant = Target::Regression(Array1::from_elem(rows, 4.0));
             for model in &regression {
-                let p = model
-                    .fit_predict(x.view(), &numbers, x.view())
-                    .expect("fits");
-                assert!(p.is_finite(), "{model:?} on {x}");
+                for y in [&numbers, &constant] {
+                    let p = model.fit_predict(x.view(), y, x.view()).expect("fits");
+                    assert!(p.is_finite(), "{model:?} on {x}");
+                }
             }
-            let classes = Target::Classification {
+            let two = Target::Classification {
                 labels: (0..rows).map(|i| i % 2).collect(),
                 classes: vec!["a".into(), "b".into(), "c".into()],
             };
+            let three = Target::Classification {
+                labels: (0..rows).map(|i| i % 3).collect(),
+                classes: vec!["a".into(), "b".into(), "c".into()],
+            };
+            let one = Target::Classification {
+                labels: Array1::from_elem(rows, 2),
+                classes: vec!["a".into(), "b".into(), "c".into()],
+            };
             for model in &classification {
-                let p = model
-                    .fit_predict(x.view(), &classes, x.view())
-                    .expect("fits");
-                assert!(p.is_finite(), "{model:?} on {x}");
+                for y in [&two, &three, &one] {
+                    let p = model.fit_predict(x.view(), y, x.view()).expect("fits");
+                    assert!(p.is_finite(), "{model:?} on {x}");
+                }
             }
         }
     }
@@ -399,7 +457,11 @@ mod tests {
     #[test]
     fn non_finite_features_are_refused() {
         let x = array![[1.0], [f64::NAN]];
-        let err = check_inputs(x.view(), 2, x.view()).expect_err("NaN");
+        let err = check_training(x.view(), 2).expect_err("NaN");
         assert!(matches!(err, EvalError::Invalid(m) if m.contains("impute")));
+        let err = check_prediction(x.view(), 1).expect_err("NaN");
+        assert!(matches!(err, EvalError::Invalid(m) if m.contains("impute")));
+        let err = check_prediction(array![[1.0, 2.0]].view(), 1).expect_err("columns");
+        assert!(matches!(err, EvalError::Invalid(m) if m.contains("fitted on 1 columns")));
     }
 }
