@@ -332,3 +332,101 @@ async fn an_out_of_fold_encoding_never_reads_its_own_fold() {
         );
     }
 }
+
+/// The standard library's `target-encode(city)` over a small table with these targets.
+async fn stdlib_target_encoding(targets: &[f64], folds: &[u32]) -> Vec<f64> {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{
+        AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+    };
+    use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
+    use flow_runtime::features::{
+        FOLD_ID, FeatureExpr, FeatureTable, ParamLiteral, ROW_ID, RenderContext, TARGET_VALUE,
+        render,
+    };
+
+    let cities: Vec<&str> = (0..targets.len()).map(|i| ["a", "b", "c"][i % 3]).collect();
+    let schema = Schema::new(vec![
+        Field::new("city", DataType::Utf8, false),
+        Field::new(ROW_ID, DataType::UInt64, false),
+        Field::new(TARGET_VALUE, DataType::Float64, false),
+        Field::new(FOLD_ID, DataType::UInt32, false),
+    ]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(StringArray::from(cities)),
+            Arc::new(UInt64Array::from_iter_values(0..targets.len() as u64)),
+            Arc::new(Float64Array::from(targets.to_vec())),
+            Arc::new(UInt32Array::from(folds.to_vec())),
+        ],
+    )
+    .expect("valid batch");
+    let mut sources = flow_dsl::Sources::new();
+    let module = flow_stdlib::module("std.categorical").expect("the categorical module");
+    let id = sources.add(module.name, module.text);
+    let ops = flow_dsl::parse_module(&sources, id)
+        .expect("valid module")
+        .ops
+        .into_iter()
+        .map(|spec| {
+            let name = spec.name.value.clone();
+            (
+                name,
+                flow_dsl::ResolvedOperation {
+                    spec,
+                    origin: flow_dsl::Origin::Pipeline,
+                    tuned: false,
+                    enabled: true,
+                },
+            )
+        })
+        .collect();
+    let ctx = RenderContext {
+        time: None,
+        group: None,
+        target: TARGET_VALUE.into(),
+        row: ROW_ID.into(),
+        fold: FOLD_ID.into(),
+    };
+    let expr = FeatureExpr::Apply {
+        op: "target-encode".into(),
+        args: vec![FeatureExpr::Column("city".into())],
+        params: vec![ParamLiteral {
+            name: "smoothing".into(),
+            sql: "10.0".into(),
+        }],
+    };
+    let sql = render(&expr, &ops, &ctx).expect("renders");
+    let table =
+        FeatureTable::new(datafusion::prelude::SessionContext::new(), &batch).expect("table");
+    let column = table.compute(&[sql]).await.remove(0).expect("computes");
+    column.as_primitive::<Float64Type>().values().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_one_folds_targets_leaves_that_folds_encodings_unchanged() {
+    let folds: Vec<u32> = (0..30).map(|i| (i / 3) % 3).collect();
+    let targets: Vec<f64> = (0..30).map(|i| f64::from(i % 7)).collect();
+    let before = stdlib_target_encoding(&targets, &folds).await;
+    let changed: Vec<f64> = targets
+        .iter()
+        .zip(&folds)
+        .map(|(t, f)| if *f == 1 { t * 10.0 + 100.0 } else { *t })
+        .collect();
+    let after = stdlib_target_encoding(&changed, &folds).await;
+    for row in 0..30 {
+        if folds[row] == 1 {
+            assert_eq!(
+                before[row], after[row],
+                "row {row} of fold 1 saw its own fold's targets"
+            );
+        } else {
+            assert_ne!(
+                before[row], after[row],
+                "row {row} ignores fold 1, which it may use"
+            );
+        }
+    }
+}
