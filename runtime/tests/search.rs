@@ -100,6 +100,23 @@ async fn the_search_finds_a_planted_composition() {
             .any(|n| n.contains("log(a)") && n.contains('b')),
         "the best set does not combine log(a) with b: {names:?}"
     );
+    // The feature importance of the best set ranks the planted composition first.
+    let importance = &summary.best.importance;
+    assert_eq!(importance.len(), names.len());
+    assert!(
+        (importance.iter().sum::<f64>() - 1.0).abs() < 1e-9,
+        "{importance:?}"
+    );
+    let top = importance
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| &names[i])
+        .expect("features");
+    assert!(
+        top.contains("log(a)") && top.contains('b'),
+        "most important: {top} of {names:?} {importance:?}"
+    );
 }
 
 fn without_timings(rows: &[EvaluationRow]) -> Vec<EvaluationRow> {

@@ -106,7 +106,7 @@ struct Search<'j> {
     /// Model columns by canonical SQL (or why the feature is unusable).
     columns: HashMap<String, std::result::Result<ModelColumn, String>>,
     /// Fold scores by feature-set key.
-    scores: HashMap<Vec<String>, Vec<f64>>,
+    scores: HashMap<Vec<String>, Scored>,
     baseline: Option<f64>,
     best: Option<f64>,
     /// Log rows written so far (the next row's `iteration`).
@@ -114,6 +114,14 @@ struct Search<'j> {
     /// Candidates scored by cross-validation: what the iteration budget counts.
     scored: u64,
     since_improvement: u64,
+}
+
+/// What cross-validation says about one feature set: fold scores and one importance per
+/// matrix column (in key order).
+#[derive(Debug, Clone)]
+struct Scored {
+    folds: Vec<f64>,
+    importance: Vec<f64>,
 }
 
 /// One node to score: its matrix (or why it has none) and its log row so far.
@@ -398,6 +406,7 @@ impl<'j> Search<'j> {
                 .and_then(|f| f.expr.op().map(str::to_owned)),
             metric: metric_name(self.evaluator.metric()),
             fold_scores: Vec::new(),
+            importance: Vec::new(),
             mean: None,
             std: None,
             reward: None,
@@ -422,7 +431,7 @@ impl<'j> Search<'j> {
     async fn score(&mut self, pending: Vec<Pending>) -> Result<Vec<EvaluationRow>> {
         // A node whose matrix could not be built has no key worth looking up: its usable
         // columns may well be its parent's, whose score must not be reused for it.
-        let cached: Vec<Option<Vec<f64>>> = pending
+        let cached: Vec<Option<Scored>> = pending
             .iter()
             .map(|p| {
                 p.matrix
@@ -446,7 +455,8 @@ impl<'j> Search<'j> {
                         let started = Instant::now();
                         let scores = assemble(&columns).and_then(|x| {
                             evaluator
-                                .cross_validate(x.view())
+                                .cross_validate_with_importance(x.view())
+                                .map(|(folds, importance)| Scored { folds, importance })
                                 .map_err(|e| e.to_string())
                         });
                         (i, scores, started.elapsed().as_secs_f64() * 1000.0)
@@ -456,7 +466,7 @@ impl<'j> Search<'j> {
         })
         .await
         .map_err(|e| error(format!("an evaluation thread failed: {e}")))?;
-        let mut by_index: HashMap<usize, (std::result::Result<Vec<f64>, String>, f64)> =
+        let mut by_index: HashMap<usize, (std::result::Result<Scored, String>, f64)> =
             results.into_iter().map(|(i, s, ms)| (i, (s, ms))).collect();
         let mut rows = Vec::with_capacity(pending.len());
         for (i, p) in pending.into_iter().enumerate() {
@@ -480,7 +490,7 @@ impl<'j> Search<'j> {
                 }
             };
             let outcome = outcome.and_then(|scores| {
-                if scores.iter().all(|s| s.is_finite()) {
+                if scores.folds.iter().all(|s| s.is_finite()) {
                     Ok(scores)
                 } else {
                     Err("the metric is not finite on every fold".to_owned())
@@ -497,13 +507,26 @@ impl<'j> Search<'j> {
         row: &mut EvaluationRow,
         node: usize,
         key: Vec<String>,
-        outcome: std::result::Result<Vec<f64>, String>,
+        outcome: std::result::Result<Scored, String>,
     ) {
         row.iteration = self.rows;
         self.rows += 1;
         self.scored += 1;
         match outcome {
-            Ok(scores) => {
+            Ok(scored) => {
+                // Importance follows the row's feature list; features that do not feed the
+                // model (free text) get 0.
+                row.importance = row
+                    .feature_sql
+                    .iter()
+                    .map(|sql| {
+                        key.iter()
+                            .position(|k| k == sql)
+                            .and_then(|i| scored.importance.get(i).copied())
+                            .unwrap_or(0.0)
+                    })
+                    .collect();
+                let scores = scored.folds.clone();
                 #[allow(clippy::cast_precision_loss)]
                 let n = scores.len() as f64;
                 let mean = scores.iter().sum::<f64>() / n;
@@ -523,7 +546,7 @@ impl<'j> Search<'j> {
                 } else {
                     self.since_improvement += 1;
                 }
-                self.scores.insert(key, scores.clone());
+                self.scores.insert(key, scored);
                 self.tree.record(node, Some(r));
                 row.fold_scores = scores;
                 row.mean = Some(mean);

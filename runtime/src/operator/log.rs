@@ -37,6 +37,9 @@ pub struct EvaluationRow {
     pub metric: String,
     /// One score per CV fold.
     pub fold_scores: Vec<f64>,
+    /// Importance of each feature in the set (aligned with `feature_names`, summing to 1):
+    /// impurity/gain for tree models, permutation importance otherwise.
+    pub importance: Vec<f64>,
     /// Mean of the fold scores.
     pub mean: Option<f64>,
     /// Standard deviation of the fold scores.
@@ -101,6 +104,7 @@ pub fn evaluation_schema() -> SchemaRef {
             Field::new("operation", DataType::Utf8, true),
             Field::new("metric", DataType::Utf8, false),
             list("fold_scores", DataType::Float64),
+            list("importance", DataType::Float64),
             Field::new("mean", DataType::Float64, true),
             Field::new("std", DataType::Float64, true),
             Field::new("reward", DataType::Float64, true),
@@ -127,6 +131,7 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
     let mut operation = StringBuilder::new();
     let mut metric = StringBuilder::new();
     let mut folds = ListBuilder::new(Float64Builder::new());
+    let mut importance = ListBuilder::new(Float64Builder::new());
     let mut mean = Float64Builder::new();
     let mut std = Float64Builder::new();
     let mut reward = Float64Builder::new();
@@ -156,6 +161,10 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
             folds.values().append_value(*f);
         }
         folds.append(true);
+        for v in &row.importance {
+            importance.values().append_value(*v);
+        }
+        importance.append(true);
         mean.append_option(row.mean);
         std.append_option(row.std);
         reward.append_option(row.reward);
@@ -177,6 +186,7 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
         Arc::new(operation.finish()),
         Arc::new(metric.finish()),
         Arc::new(folds.finish()),
+        Arc::new(importance.finish()),
         Arc::new(mean.finish()),
         Arc::new(std.finish()),
         Arc::new(reward.finish()),
@@ -210,6 +220,7 @@ pub fn rows_from_batch(batch: &RecordBatch) -> Vec<EvaluationRow> {
         .map(|i| {
             let parent = col("parent_id").as_primitive::<UInt64Type>();
             let folds = col("fold_scores").as_list::<i32>().value(i);
+            let importance = col("importance").as_list::<i32>().value(i);
             EvaluationRow {
                 iteration: col("iteration").as_primitive::<UInt64Type>().value(i),
                 node_id: col("node_id").as_primitive::<UInt64Type>().value(i),
@@ -222,6 +233,7 @@ pub fn rows_from_batch(batch: &RecordBatch) -> Vec<EvaluationRow> {
                 operation: strings("operation", i),
                 metric: strings("metric", i).unwrap_or_default(),
                 fold_scores: folds.as_primitive::<Float64Type>().values().to_vec(),
+                importance: importance.as_primitive::<Float64Type>().values().to_vec(),
                 mean: floats("mean", i),
                 std: floats("std", i),
                 reward: floats("reward", i),
@@ -253,6 +265,7 @@ mod tests {
                 operation: None,
                 metric: "auc".into(),
                 fold_scores: vec![0.5, 0.7],
+                importance: vec![0.25, 0.75],
                 mean: Some(0.6),
                 std: Some(0.1),
                 reward: Some(0.0),
@@ -273,6 +286,7 @@ mod tests {
                 operation: Some("log".into()),
                 metric: "auc".into(),
                 fold_scores: vec![],
+                importance: vec![],
                 mean: None,
                 std: None,
                 reward: Some(-1.0),
