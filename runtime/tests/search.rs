@@ -260,75 +260,11 @@ async fn supervised_operations_are_computed_out_of_fold() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_out_of_fold_encoding_never_reads_its_own_fold() {
-    use std::sync::Arc;
-
-    use datafusion::arrow::array::{
-        Array, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
-    };
-    use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
-    use flow_runtime::features::{
-        FOLD_ID, FeatureExpr, FeatureTable, ParamLiteral, ROW_ID, RenderContext, TARGET_VALUE,
-        render,
-    };
-
     let cities = ["a", "b", "a", "a", "b", "c", "a", "b"];
     let targets = [1.0, 5.0, 2.0, 4.0, 6.0, 9.0, 8.0, 7.0];
     let folds = [0u32, 0, 1, 1, 1, 2, 2, 0];
-    let schema = Schema::new(vec![
-        Field::new("city", DataType::Utf8, false),
-        Field::new(ROW_ID, DataType::UInt64, false),
-        Field::new(TARGET_VALUE, DataType::Float64, false),
-        Field::new(FOLD_ID, DataType::UInt32, false),
-    ]);
-    let batch = RecordBatch::try_new(
-        Arc::new(schema),
-        vec![
-            Arc::new(StringArray::from(cities.to_vec())),
-            Arc::new(UInt64Array::from_iter_values(0..8)),
-            Arc::new(Float64Array::from(targets.to_vec())),
-            Arc::new(UInt32Array::from(folds.to_vec())),
-        ],
-    )
-    .expect("valid batch");
-    let mut sources = flow_dsl::Sources::new();
-    let id = sources.add("ops.kdl", TARGET_MEAN.replace("        ", ""));
-    let module = flow_dsl::parse_module(&sources, id).unwrap_or_else(|d| panic!("{d:?}"));
-    let ops = module
-        .ops
-        .into_iter()
-        .map(|spec| {
-            let name = spec.name.value.clone();
-            (
-                name,
-                flow_dsl::ResolvedOperation {
-                    spec,
-                    origin: flow_dsl::Origin::Pipeline,
-                    tuned: false,
-                    enabled: true,
-                },
-            )
-        })
-        .collect();
-    let ctx = RenderContext {
-        time: None,
-        group: None,
-        target: TARGET_VALUE.into(),
-        row: ROW_ID.into(),
-        fold: FOLD_ID.into(),
-    };
-    let expr = FeatureExpr::Apply {
-        op: "target-mean".into(),
-        args: vec![FeatureExpr::Column("city".into())],
-        params: vec![ParamLiteral {
-            name: "smoothing".into(),
-            sql: "2.0".into(),
-        }],
-    };
-    let sql = render(&expr, &ops, &ctx).expect("renders");
-    let table =
-        FeatureTable::new(datafusion::prelude::SessionContext::new(), &batch).expect("table");
-    let computed = table.compute(&[sql]).await.remove(0).expect("computes");
-    let values = computed.as_primitive::<Float64Type>();
+    let module = TARGET_MEAN.replace("        ", "");
+    let values = encode(&module, "target-mean", "2.0", &cities, &targets, &folds).await;
     for row in 0..8 {
         // Independently: only rows of other folds count, for the category and the prior.
         let other = |r: usize| folds[r] != folds[row];
@@ -341,17 +277,24 @@ async fn an_out_of_fold_encoding_never_reads_its_own_fold() {
             .collect();
         let expected = (same.iter().map(|r| targets[*r]).sum::<f64>() + 2.0 * prior)
             / (same.len() as f64 + 2.0);
-        assert!(values.is_valid(row));
         assert!(
-            (values.value(row) - expected).abs() < 1e-12,
+            (values[row] - expected).abs() < 1e-12,
             "row {row}: {} vs {expected}",
-            values.value(row)
+            values[row]
         );
     }
 }
 
-/// The standard library's `target-encode(city)` over a small table with these targets.
-async fn stdlib_target_encoding(targets: &[f64], folds: &[u32]) -> Vec<f64> {
+/// `op(city, smoothing)` from the module text, computed by DataFusion over a table of
+/// cities with these targets and folds.
+async fn encode(
+    module: &str,
+    op: &str,
+    smoothing: &str,
+    cities: &[&str],
+    targets: &[f64],
+    folds: &[u32],
+) -> Vec<f64> {
     use std::sync::Arc;
 
     use datafusion::arrow::array::{
@@ -363,7 +306,6 @@ async fn stdlib_target_encoding(targets: &[f64], folds: &[u32]) -> Vec<f64> {
         render,
     };
 
-    let cities: Vec<&str> = (0..targets.len()).map(|i| ["a", "b", "c"][i % 3]).collect();
     let schema = Schema::new(vec![
         Field::new("city", DataType::Utf8, false),
         Field::new(ROW_ID, DataType::UInt64, false),
@@ -373,7 +315,7 @@ async fn stdlib_target_encoding(targets: &[f64], folds: &[u32]) -> Vec<f64> {
     let batch = RecordBatch::try_new(
         Arc::new(schema),
         vec![
-            Arc::new(StringArray::from(cities)),
+            Arc::new(StringArray::from(cities.to_vec())),
             Arc::new(UInt64Array::from_iter_values(0..targets.len() as u64)),
             Arc::new(Float64Array::from(targets.to_vec())),
             Arc::new(UInt32Array::from(folds.to_vec())),
@@ -381,10 +323,9 @@ async fn stdlib_target_encoding(targets: &[f64], folds: &[u32]) -> Vec<f64> {
     )
     .expect("valid batch");
     let mut sources = flow_dsl::Sources::new();
-    let module = flow_stdlib::module("std.categorical").expect("the categorical module");
-    let id = sources.add(module.name, module.text);
+    let id = sources.add("ops.kdl", module);
     let ops = flow_dsl::parse_module(&sources, id)
-        .expect("valid module")
+        .unwrap_or_else(|d| panic!("{d:?}"))
         .ops
         .into_iter()
         .map(|spec| {
@@ -408,11 +349,11 @@ async fn stdlib_target_encoding(targets: &[f64], folds: &[u32]) -> Vec<f64> {
         fold: FOLD_ID.into(),
     };
     let expr = FeatureExpr::Apply {
-        op: "target-encode".into(),
+        op: op.into(),
         args: vec![FeatureExpr::Column("city".into())],
         params: vec![ParamLiteral {
             name: "smoothing".into(),
-            sql: "10.0".into(),
+            sql: smoothing.into(),
         }],
     };
     let sql = render(&expr, &ops, &ctx).expect("renders");
@@ -420,6 +361,21 @@ async fn stdlib_target_encoding(targets: &[f64], folds: &[u32]) -> Vec<f64> {
         FeatureTable::new(datafusion::prelude::SessionContext::new(), &batch).expect("table");
     let column = table.compute(&[sql]).await.remove(0).expect("computes");
     column.as_primitive::<Float64Type>().values().to_vec()
+}
+
+/// The standard library's `target-encode(city)`.
+async fn stdlib_target_encoding(targets: &[f64], folds: &[u32]) -> Vec<f64> {
+    let cities: Vec<&str> = (0..targets.len()).map(|i| ["a", "b", "c"][i % 3]).collect();
+    let module = flow_stdlib::module("std.categorical").expect("the categorical module");
+    encode(
+        module.text,
+        "target-encode",
+        "10.0",
+        &cities,
+        targets,
+        folds,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

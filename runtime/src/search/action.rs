@@ -36,6 +36,19 @@ struct OpShape {
     windowed: bool,
 }
 
+impl OpShape {
+    /// One value per parameter, each drawn uniformly from its candidates.
+    fn draw_params(&self, rng: &mut ChaCha8Rng) -> Vec<ParamLiteral> {
+        self.params
+            .iter()
+            .map(|(name, values)| ParamLiteral {
+                name: name.clone(),
+                sql: values[rng.gen_range(0..values.len())].clone(),
+            })
+            .collect()
+    }
+}
+
 /// How much more likely the node's newest feature is to be picked as an input.
 const LOCALITY: f64 = 8.0;
 
@@ -168,14 +181,7 @@ impl ActionSpace {
         if op.commutative && args.len() >= 2 && args[0] > args[1] {
             args.swap(0, 1);
         }
-        let params = op
-            .params
-            .iter()
-            .map(|(name, values)| ParamLiteral {
-                name: name.clone(),
-                sql: values[rng.gen_range(0..values.len())].clone(),
-            })
-            .collect();
+        let params = op.draw_params(rng);
         Some(TypedFeature {
             expr: FeatureExpr::Apply {
                 op: op.name.clone(),
@@ -224,14 +230,7 @@ impl ActionSpace {
             .map(|op| (op, op.weight))
             .collect();
         let op = pick(&unary, rng)?;
-        let params = op
-            .params
-            .iter()
-            .map(|(name, values)| ParamLiteral {
-                name: name.clone(),
-                sql: values[rng.gen_range(0..values.len())].clone(),
-            })
-            .collect();
+        let params = op.draw_params(rng);
         Some(FeatureExpr::Apply {
             op: op.name.clone(),
             args: vec![feature.expr.clone()],
