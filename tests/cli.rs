@@ -434,3 +434,34 @@ fn a_dataset_over_the_memory_limit_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a size"));
 }
+
+#[test]
+fn check_validates_module_files_too() {
+    let out = flow()
+        .arg("check")
+        .arg(repo().join("examples/ops/cyclical.kdl"))
+        .output()
+        .expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("is a valid module: 2 operations (cycle-cos, cycle-sin)"),
+        "{stdout}"
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = write(
+        dir.path(),
+        "bad_ops.kdl",
+        "op \"half\" {\n    input \"x\" type=\"numeric\"\n    sql \"{y} / 2\"\n    output \"numeric\"\n}\n",
+    );
+    let out = flow().arg("check").arg(&bad).output().expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("flow::undeclared-placeholder"), "{stderr}");
+    assert!(stderr.contains("bad_ops.kdl:3:"), "{stderr}");
+}

@@ -19,6 +19,9 @@ pub mod search;
 
 pub use error::RuntimeError;
 pub use inspect::{DataCheck, dataset_url, inspect_dataset};
-pub use load::{FsModuleLoader, LoadedPipeline, load_pipeline, load_pipeline_text};
+pub use load::{
+    FileKind, FsModuleLoader, LoadedModule, LoadedPipeline, file_kind, load_module, load_pipeline,
+    load_pipeline_text,
+};
 pub use plan::{CompiledPipeline, RunOptions, compile};
 pub use run::{Progress, RunSummary, run_pipeline};

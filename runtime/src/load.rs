@@ -47,6 +47,71 @@ pub fn load_pipeline(path: &Path, overrides: &[String]) -> Result<LoadedPipeline
     })
 }
 
+/// What a KDL file holds: a pipeline, or a module of operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A `pipeline "…" { … }` file.
+    Pipeline,
+    /// A module file: only `op` and `use` nodes.
+    Module,
+}
+
+/// Tells a module file from a pipeline file by its top-level nodes. Anything that is not
+/// clearly a module (including text that does not parse) is treated as a pipeline, whose
+/// checks report what is wrong.
+pub fn file_kind(path: &Path) -> FileKind {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return FileKind::Pipeline;
+    };
+    let mut sources = Sources::new();
+    let id = sources.add(path.display().to_string(), text);
+    match flow_dsl::tree::parse_kdl(&sources, id) {
+        Ok(nodes)
+            if !nodes.is_empty()
+                && nodes
+                    .iter()
+                    .all(|n| n.name.text == "op" || n.name.text == "use") =>
+        {
+            FileKind::Module
+        }
+        _ => FileKind::Pipeline,
+    }
+}
+
+/// A module file, validated with every module it imports.
+#[derive(Debug, Clone)]
+pub struct LoadedModule {
+    /// The file as given.
+    pub path: PathBuf,
+    /// Every operation it provides (its own and its imports'), by name.
+    pub operations: std::collections::BTreeMap<String, flow_dsl::ResolvedOperation>,
+}
+
+/// Reads and validates the module file at `path`, following its imports.
+pub fn load_module(path: &Path) -> Result<LoadedModule, RuntimeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RuntimeError::ReadPipeline {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut sources = Sources::new();
+    let file = sources.add(path.display().to_string(), text);
+    let module = flow_dsl::parse_module(&sources, file).map_err(RuntimeError::Spec)?;
+    let space = flow_dsl::SpaceSpec {
+        imports: module.imports,
+        ops: module.ops,
+        include: Vec::new(),
+        exclude: Vec::new(),
+        max_depth: flow_dsl::space::DEFAULT_MAX_DEPTH,
+        loc: flow_dsl::Loc::new(file, (0, 0)),
+    };
+    let operations = flow_dsl::resolve_space(&space, file, &mut sources, &FsModuleLoader)
+        .map_err(RuntimeError::Spec)?;
+    Ok(LoadedModule {
+        path: path.to_owned(),
+        operations,
+    })
+}
+
 /// Validates pipeline text that is not on disk (relative module paths resolve against
 /// the current directory).
 pub fn load_pipeline_text(

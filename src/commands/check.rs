@@ -4,7 +4,10 @@
 use std::io::Write;
 
 use flow_dsl::{CvScheme, ResolvedPipeline};
-use flow_runtime::{DataCheck, LoadedPipeline, RuntimeError, inspect_dataset, load_pipeline};
+use flow_runtime::{
+    DataCheck, FileKind, LoadedModule, LoadedPipeline, RuntimeError, file_kind, inspect_dataset,
+    load_module, load_pipeline,
+};
 
 use super::Failure;
 use crate::cli::{CheckArgs, Format};
@@ -14,6 +17,13 @@ pub fn check(args: &CheckArgs) -> Result<(), Failure> {
     let runtime = super::async_runtime()?;
     let mut failures = Vec::new();
     for path in &args.pipelines {
+        if file_kind(path) == FileKind::Module {
+            match load_module(path) {
+                Ok(module) => print_valid_module(&module, args.format),
+                Err(error) => failures.push(error),
+            }
+            continue;
+        }
         let outcome = load_pipeline(path, &args.overrides).and_then(|pipeline| {
             let data = if args.no_data {
                 DataCheck::Skipped {
@@ -74,6 +84,26 @@ fn print_valid(pipeline: &LoadedPipeline, data: &DataCheck, format: Format) {
         Format::Text => {
             let text = summary(pipeline, data);
             // A closed pipe (`flow check … | head -1`) is not an error.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+    }
+}
+
+fn print_valid_module(module: &LoadedModule, format: Format) {
+    let names: Vec<&str> = module.operations.keys().map(String::as_str).collect();
+    match format {
+        Format::Json => print_json_line(&serde_json::json!({
+            "module": module.path.display().to_string(),
+            "valid": true,
+            "operations": names,
+        })),
+        Format::Text => {
+            let text = format!(
+                "✓ {} is a valid module: {} operations ({})\n",
+                module.path.display(),
+                names.len(),
+                names.join(", ")
+            );
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
     }
