@@ -134,6 +134,16 @@ const MODELS: [ModelInfo; 6] = [
 ];
 
 impl ModelKind {
+    /// Every model family, in the order of the language reference.
+    pub const ALL: [ModelKind; 6] = [
+        Self::DecisionTree,
+        Self::RandomForest,
+        Self::GradientBoosting,
+        Self::LogisticRegression,
+        Self::LinearRegression,
+        Self::ElasticNet,
+    ];
+
     fn info(self) -> &'static ModelInfo {
         MODELS
             .iter()

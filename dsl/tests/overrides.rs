@@ -44,12 +44,25 @@ fn overrides_replace_values_written_in_the_file() {
 
 #[test]
 fn overrides_add_settings_the_file_does_not_have() {
-    let (_, result) = load_fixture(
-        "unknown_property",
+    let minimal = r#"pipeline "p" {
+    dataset {
+        source "train.csv"
+        target "y"
+    }
+    space { use "std.numeric" }
+    evaluator { model "linear-regression" }
+}
+"#;
+    let (_, result) = support::load_text(
+        "p.kdl",
+        minimal,
         &["search.patience=9", "space.max-depth=1"],
     );
-    // The fixture itself is invalid; fix it with an override too.
-    assert!(result.is_err());
+    let resolved = result.unwrap_or_else(|d| panic!("{}", render(&d)));
+    let spec = &resolved.spec;
+    assert_eq!(spec.search.patience, Some(9));
+    assert_eq!(spec.space.max_depth, 1);
+    // A created setting is validated like a written one.
     let (_, result) = load_fixture(
         "valid",
         &["dataset.sample.fraction=0.5", "dataset.sample.rows=#null"],

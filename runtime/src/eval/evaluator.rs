@@ -449,18 +449,9 @@ mod tests {
         assert!(message.starts_with("fold ") && message.contains("AUC is undefined"));
     }
 
-    const EVERY_MODEL: [ModelKind; 6] = [
-        ModelKind::DecisionTree,
-        ModelKind::RandomForest,
-        ModelKind::GradientBoosting,
-        ModelKind::LogisticRegression,
-        ModelKind::LinearRegression,
-        ModelKind::ElasticNet,
-    ];
-
     #[test]
     fn every_model_ranks_the_informative_column_first() {
-        for kind in EVERY_MODEL {
+        for kind in ModelKind::ALL {
             for &task in kind.tasks() {
                 let (x, y) = one_informative(90, 3, task == flow_dsl::Task::Classification, 4);
                 let spec = evaluator_spec(kind, None, CvScheme::KFold { folds: 3 });

@@ -301,18 +301,9 @@ mod tests {
     use super::testdata::spec;
     use super::*;
 
-    const KINDS: [ModelKind; 6] = [
-        ModelKind::DecisionTree,
-        ModelKind::RandomForest,
-        ModelKind::GradientBoosting,
-        ModelKind::LogisticRegression,
-        ModelKind::LinearRegression,
-        ModelKind::ElasticNet,
-    ];
-
     #[test]
     fn every_model_builds_for_every_task_it_declares() {
-        for kind in KINDS {
+        for kind in ModelKind::ALL {
             for &task in kind.tasks() {
                 let built = build_model(&spec(kind, &[]), task, 0);
                 assert!(
@@ -402,7 +393,7 @@ mod tests {
     #[test]
     fn degenerate_training_data_never_panics() {
         let built = |task| {
-            KINDS
+            ModelKind::ALL
                 .iter()
                 .filter(|k| k.tasks().contains(&task))
                 .map(|&k| build_model(&spec(k, &[]), task, 1).expect("built"))
