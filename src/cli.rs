@@ -31,7 +31,7 @@ pub enum Command {
     /// List the runs stored at a results location.
     Runs(LocationArgs),
     /// Export a run's best feature set as a SQL SELECT.
-    Export(RunRefArgs),
+    Export(ExportArgs),
     /// Compute a run's features on new data and write them to Parquet.
     Apply(ApplyArgs),
     /// Write a self-contained HTML report of a run, with plots.
@@ -109,8 +109,24 @@ pub struct QueryArgs {
     /// The SQL to run; without it, an interactive shell starts.
     pub sql: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
+    /// Write the result to this file instead of standard output (required for Parquet).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// Output format of query results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    /// An aligned table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON object per row and line.
+    Json,
+    /// A Parquet file (with `-o`).
+    Parquet,
 }
 
 /// A results location.
@@ -118,6 +134,9 @@ pub struct QueryArgs {
 pub struct LocationArgs {
     /// The results location (a directory or `s3://bucket/prefix`).
     pub location: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
 }
 
 /// A run at a results location.
@@ -125,7 +144,7 @@ pub struct LocationArgs {
 pub struct RunRefArgs {
     /// The results location (a directory or `s3://bucket/prefix`).
     pub location: String,
-    /// The run id (default: the latest completed run).
+    /// The run id, or a unique prefix of it (default: the latest completed run).
     #[arg(long)]
     pub run: Option<String>,
     /// Where to write (default: standard output, or a file named after the run).
@@ -133,15 +152,32 @@ pub struct RunRefArgs {
     pub output: Option<PathBuf>,
 }
 
+/// `flow export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run to export.
+    #[command(flatten)]
+    pub run: RunRefArgs,
+    /// The table the SELECT reads from.
+    #[arg(long, default_value = "dataset")]
+    pub table: String,
+}
+
 /// `flow apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The run to take features from.
-    #[command(flatten)]
-    pub run: RunRefArgs,
-    /// The new data (CSV, Parquet or JSON; local or `s3://`).
+    /// The results location (a directory or `s3://bucket/prefix`).
+    pub location: String,
+    /// The run to take features from (an id or a unique prefix; default: the latest
+    /// completed run).
     #[arg(long)]
-    pub data: String,
+    pub run: Option<String>,
+    /// The new data (CSV, TSV, Parquet or JSON; local or `s3://`).
+    #[arg(long)]
+    pub input: String,
+    /// The Parquet file to write (local or `s3://`).
+    #[arg(long, short)]
+    pub output: String,
 }
 
 /// `flow ops`.

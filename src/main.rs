@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod shell;
 
 use std::process::ExitCode;
 

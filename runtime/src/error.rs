@@ -42,7 +42,7 @@ pub enum RuntimeError {
     #[diagnostic(
         code(flow::search),
         help(
-            "the evaluation log up to the failure is lost until the run store lands (issue #6); fix the cause and run again"
+            "the evaluations made before the failure are in the results (`flow query`); fix the cause and run again with `--force`"
         )
     )]
     Search {
@@ -60,6 +60,68 @@ pub enum RuntimeError {
         location: String,
         /// What went wrong.
         message: String,
+    },
+    /// The same run (pipeline, data and seed) is already stored.
+    #[error("run {run_id} is already stored at {location} ({status})")]
+    #[diagnostic(
+        code("flow::already-run"),
+        help(
+            "the same pipeline, data and seed give the same search: see it with `flow runs {location}`, or pass `--force` to run it again (the stored run stays intact until the new one completes)"
+        )
+    )]
+    AlreadyRun {
+        /// The run id.
+        run_id: String,
+        /// The results location.
+        location: String,
+        /// The stored run's status.
+        status: String,
+    },
+    /// A results location cannot be read.
+    #[error("cannot read the results at {location}: {message}")]
+    #[diagnostic(
+        code(flow::results),
+        help("give the `output` directory of a pipeline, or `s3://bucket/prefix`")
+    )]
+    Results {
+        /// The location.
+        location: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The run asked for is not in the results.
+    #[error("no such run at {location}: {message}")]
+    #[diagnostic(code("flow::run-not-found"), help("{help}"))]
+    RunNotFound {
+        /// The location.
+        location: String,
+        /// What went wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
+    /// A SQL statement over results failed.
+    #[error("the query failed: {message}")]
+    #[diagnostic(
+        code(flow::query),
+        help(
+            "the tables are runs, evaluations, nodes, features and metrics (`\\d` in the shell lists their columns); queries are read-only"
+        )
+    )]
+    Query {
+        /// What went wrong.
+        message: String,
+    },
+    /// A run's features cannot be exported or applied.
+    #[error("cannot export the features of run {run_id}: {message}")]
+    #[diagnostic(code(flow::export), help("{help}"))]
+    Export {
+        /// The run.
+        run_id: String,
+        /// What went wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
     },
     /// A bug in flow: an invariant did not hold.
     #[error("internal error: {0}")]

@@ -16,6 +16,7 @@ pub mod operator;
 pub mod plan;
 pub mod run;
 pub mod search;
+pub mod store;
 
 pub use error::RuntimeError;
 pub use inspect::{DataCheck, dataset_url, inspect_dataset};

@@ -10,13 +10,12 @@ use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
 use flow_dsl::{DataFormat, DataLocation, S3Options};
-use object_store::aws::AmazonS3Builder;
-use sha2::{Digest, Sha256};
 
 use crate::error::RuntimeError;
 use crate::inspect::dataset_url;
 use crate::load::LoadedPipeline;
 use crate::operator::{FeatureSearchNode, FlowQueryPlanner, SearchJob};
+use crate::store::{RunIdentity, identify, s3_store};
 
 /// The name the dataset is registered under in the session.
 pub const DATASET_TABLE: &str = "dataset";
@@ -26,6 +25,11 @@ pub const DATASET_TABLE: &str = "dataset";
 pub struct RunOptions {
     /// Overrides `search.memory-limit`.
     pub memory_limit_bytes: Option<u64>,
+    /// Overrides the pipeline's `output` location (`memory://name` keeps results in this
+    /// process, for tests and embedding).
+    pub output: Option<String>,
+    /// Runs again even when the store already holds this run.
+    pub force: bool,
 }
 
 /// A pipeline compiled to a DataFusion logical plan, with the session that plans it.
@@ -36,6 +40,10 @@ pub struct CompiledPipeline {
     pub logical: LogicalPlan,
     /// The search settings.
     pub job: Arc<SearchJob>,
+    /// What makes this run this run: pipeline, data and seed.
+    pub identity: RunIdentity,
+    /// The columns the search reads, with their Arrow types.
+    pub input_columns: Vec<(String, String)>,
 }
 
 impl CompiledPipeline {
@@ -116,8 +124,15 @@ pub async fn compile(
     let projected = df
         .select_columns(&columns)
         .map_err(|e| dataset_error(pipeline, &e))?;
+    let input_columns = projected
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().to_string()))
+        .collect();
+    let identity = identify(pipeline, &ctx).await?;
     let job = Arc::new(SearchJob {
-        run_id: run_id(pipeline),
+        run_id: identity.run_id.clone(),
         spec_hash: pipeline.resolved.spec_hash(),
         operations: pipeline.resolved.operations.clone(),
         dataset: dataset.clone(),
@@ -132,30 +147,13 @@ pub async fn compile(
     let logical = LogicalPlan::Extension(Extension {
         node: Arc::new(node),
     });
-    Ok(CompiledPipeline { ctx, logical, job })
-}
-
-/// A run's id: the spec hash and the data's identity (path, size and modification time
-/// of a local file; the URL otherwise), hashed. The run store refines the data part.
-fn run_id(pipeline: &LoadedPipeline) -> String {
-    let location = dataset_url(pipeline);
-    let mut hasher = Sha256::new();
-    hasher.update(pipeline.resolved.spec_hash().as_bytes());
-    hasher.update(location.as_bytes());
-    if let Ok(meta) = std::fs::metadata(&location) {
-        hasher.update(meta.len().to_le_bytes());
-        if let Ok(modified) = meta.modified()
-            && let Ok(since) = modified.duration_since(std::time::UNIX_EPOCH)
-        {
-            hasher.update(since.as_nanos().to_le_bytes());
-        }
-    }
-    hasher
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Ok(CompiledPipeline {
+        ctx,
+        logical,
+        job,
+        identity,
+        input_columns,
+    })
 }
 
 fn dataset_error(pipeline: &LoadedPipeline, e: &dyn std::fmt::Display) -> RuntimeError {
@@ -220,21 +218,10 @@ async fn register_dataset(
     result.map_err(|e| dataset_error(pipeline, &e))
 }
 
-/// Registers an S3 client for `bucket`: credentials and region from the environment (or the
-/// AWS config), endpoint and plain HTTP from the pipeline's `output` settings.
+/// Registers an S3 client for `bucket` (see [`s3_store`]).
 fn register_s3(ctx: &SessionContext, bucket: &str, options: &S3Options) -> Result<(), String> {
-    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-    if let Some(region) = &options.region {
-        builder = builder.with_region(region);
-    }
-    if let Some(endpoint) = &options.endpoint {
-        builder = builder.with_endpoint(endpoint);
-    }
-    if options.allow_http {
-        builder = builder.with_allow_http(true);
-    }
-    let store = builder.build().map_err(|e| e.to_string())?;
+    let store = s3_store(bucket, options)?;
     let url = ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| e.to_string())?;
-    ctx.register_object_store(url.as_ref(), Arc::new(store));
+    ctx.register_object_store(url.as_ref(), store);
     Ok(())
 }

@@ -1,19 +1,23 @@
 //! Running a pipeline: compile, execute the plan, follow the evaluation log as it streams,
-//! and write it out.
+//! and write the run into the run store as it goes.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::physical_plan::execute_stream;
 use flow_dsl::Metric;
 use futures::StreamExt;
 
 use crate::error::RuntimeError;
+use crate::inspect::dataset_url;
 use crate::load::LoadedPipeline;
-use crate::operator::log::{EvaluationRow, metric_from_name, rows_from_batch};
-use crate::plan::{RunOptions, compile};
+use crate::operator::log::{EvaluationRow, metric_from_name, metric_name, rows_from_batch};
+use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
+use crate::store::{
+    BeginError, MetricRow, RunManifest, RunStatus, RunWriter, StoreLocation, export_sql,
+    now_micros, resident_memory,
+};
 
 /// Where a run stands, reported after every batch of evaluations.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,8 +55,10 @@ pub struct RunSummary {
     pub best: EvaluationRow,
     /// Every row of the evaluation log, in order (rejected candidates included).
     pub evaluations: Vec<EvaluationRow>,
-    /// Where the evaluation log was written.
-    pub log_path: PathBuf,
+    /// The results location.
+    pub location: String,
+    /// The run's manifest as committed.
+    pub manifest: RunManifest,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -78,35 +84,132 @@ impl RunSummary {
     }
 }
 
-/// Runs `pipeline`, calling `progress` as evaluations stream in, and writes the evaluation
-/// log to `<output>/evaluations.parquet`.
+/// Runs `pipeline`, calling `progress` as evaluations stream in, and writes the run into
+/// the results location: the manifest first, evaluation chunks and table snapshots at every
+/// `checkpoint-interval`, the `completed` manifest last.
 pub async fn run_pipeline(
     pipeline: &LoadedPipeline,
     options: &RunOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunSummary, RuntimeError> {
     let started = Instant::now();
-    let log_path = output_file(pipeline)?;
+    let spec = &pipeline.resolved.spec;
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| spec.output.location.value.clone());
+    let location = StoreLocation::resolve(&output, pipeline.base_dir(), &spec.output.s3, true)
+        .map_err(|message| RuntimeError::Output {
+            location: output.clone(),
+            message,
+        })?;
     let compiled = compile(pipeline, options).await?;
-    let physical = compiled.physical().await?;
-    let mut stream = execute_stream(physical, compiled.ctx.task_ctx()).map_err(search_error)?;
-    let job = &compiled.job;
-    let mut metric: Option<Metric> = None;
-    let mut batches: Vec<RecordBatch> = Vec::new();
-    let mut rows: Vec<EvaluationRow> = Vec::new();
-    let mut state = Progress {
-        evaluations: 0,
-        rejected: 0,
-        budget: job.search.iterations,
-        baseline: None,
-        best: None,
-        failed: 0,
-        cache_hits: 0,
-        elapsed: Duration::ZERO,
+    // One registry: the run writes through the store the session would scan it with.
+    compiled
+        .ctx
+        .register_object_store(location.root.as_ref(), Arc::clone(&location.store));
+    let manifest = new_manifest(pipeline, &compiled);
+    let mut writer = match RunWriter::begin(location.clone(), manifest, options.force).await {
+        Ok(writer) => writer,
+        Err(BeginError::AlreadyStored(old)) => {
+            return Err(RuntimeError::AlreadyRun {
+                run_id: old.run_id.clone(),
+                location: location.display.clone(),
+                status: old.status.as_str().to_owned(),
+            });
+        }
+        Err(BeginError::Store(message)) => {
+            return Err(RuntimeError::Output {
+                location: location.display.clone(),
+                message,
+            });
+        }
     };
-    let mut higher_is_better = None;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(search_error)?;
+    let mut followed = Followed::new(compiled.job.search.iterations);
+    let outcome = follow(&compiled, &mut writer, &mut followed, progress, started).await;
+    if let Err(e) = outcome {
+        // Keep what was found before the failure: the last chunk, then the failed manifest.
+        let kept = checkpoint(&mut writer, &mut followed).await;
+        let failed = writer.fail(&e.to_string()).await;
+        if let Err(message) = kept.and(failed) {
+            return Err(RuntimeError::Output {
+                location: location.display.clone(),
+                message: format!("{message} (after the search failed: {e})"),
+            });
+        }
+        return Err(e);
+    }
+    let output_error = |message: String| RuntimeError::Output {
+        location: location.display.clone(),
+        message,
+    };
+    let baseline = followed
+        .state
+        .baseline
+        .ok_or_else(|| search_error("the search produced no baseline"))?;
+    let higher_is_better = followed.higher_is_better.unwrap_or(true);
+    let best = best_row(&followed.rows, higher_is_better)
+        .cloned()
+        .ok_or_else(|| search_error("the search evaluated nothing"))?;
+    let m = writer.manifest_mut();
+    m.best_node_id = Some(best.node_id);
+    m.best_features.clone_from(&best.feature_names);
+    m.best_feature_sql.clone_from(&best.feature_sql);
+    checkpoint(&mut writer, &mut followed)
+        .await
+        .map_err(output_error)?;
+    let best_sql = export_sql(writer.manifest(), DATASET_TABLE).ok();
+    let manifest = writer
+        .commit(best_sql.as_deref())
+        .await
+        .map_err(output_error)?;
+    Ok(RunSummary {
+        run_id: compiled.job.run_id.clone(),
+        metric: followed.metric,
+        higher_is_better,
+        baseline,
+        best,
+        evaluations: followed.rows,
+        location: location.display.clone(),
+        manifest,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// What the run has seen of the operator's output so far.
+struct Followed {
+    state: Progress,
+    metric: Option<Metric>,
+    higher_is_better: Option<bool>,
+    rows: Vec<EvaluationRow>,
+    /// Log batches not yet written.
+    pending: Vec<RecordBatch>,
+    metrics: Vec<MetricRow>,
+}
+
+impl Followed {
+    fn new(budget: u64) -> Self {
+        Self {
+            state: Progress {
+                evaluations: 0,
+                rejected: 0,
+                budget,
+                baseline: None,
+                best: None,
+                failed: 0,
+                cache_hits: 0,
+                elapsed: Duration::ZERO,
+            },
+            metric: None,
+            higher_is_better: None,
+            rows: Vec::new(),
+            pending: Vec::new(),
+            metrics: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, batch: RecordBatch) {
+        let state = &mut self.state;
         for row in rows_from_batch(&batch) {
             if row.status == "rejected" {
                 state.rejected += 1;
@@ -118,10 +221,12 @@ pub async fn run_pipeline(
             if state.baseline.is_none() {
                 state.baseline = row.mean;
             }
-            if metric.is_none() {
-                metric = metric_from_name(&row.metric);
+            if self.metric.is_none() {
+                self.metric = metric_from_name(&row.metric);
             }
-            let hib = *higher_is_better
+            let metric = self.metric;
+            let hib = *self
+                .higher_is_better
                 .get_or_insert_with(|| metric.is_none_or(Metric::higher_is_better));
             if let Some(mean) = row.mean
                 && state
@@ -130,30 +235,133 @@ pub async fn run_pipeline(
             {
                 state.best = Some(mean);
             }
-            rows.push(row);
+            self.rows.push(row);
         }
-        batches.push(batch);
-        state.elapsed = started.elapsed();
-        progress(&state);
+        self.pending.push(batch);
     }
-    let baseline = state
-        .baseline
-        .ok_or_else(|| search_error("the search produced no baseline"))?;
-    let higher_is_better = higher_is_better.unwrap_or(true);
-    let best = best_row(&rows, higher_is_better)
-        .cloned()
-        .ok_or_else(|| search_error("the search evaluated nothing"))?;
-    write_log(&compiled.ctx, batches, &log_path).await?;
-    Ok(RunSummary {
-        run_id: job.run_id.clone(),
-        metric,
-        higher_is_better,
-        baseline,
-        best,
-        evaluations: rows,
-        log_path,
-        elapsed: started.elapsed(),
-    })
+}
+
+/// Executes the plan, following its log stream and checkpointing at the spec's interval.
+async fn follow(
+    compiled: &CompiledPipeline,
+    writer: &mut RunWriter,
+    followed: &mut Followed,
+    progress: &mut dyn FnMut(&Progress),
+    started: Instant,
+) -> Result<(), RuntimeError> {
+    let physical = compiled.physical().await?;
+    let mut stream = execute_stream(physical, compiled.ctx.task_ctx()).map_err(search_error)?;
+    let interval = compiled.job.search.checkpoint_interval;
+    let pool = Arc::clone(&compiled.ctx.runtime_env().memory_pool);
+    let mut last_checkpoint = Instant::now();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(search_error)?;
+        followed.take(batch);
+        followed.state.elapsed = started.elapsed();
+        let state = &followed.state;
+        let higher_is_better = followed.higher_is_better.unwrap_or(true);
+        followed.metrics.push(MetricRow {
+            iteration: followed.rows.last().map_or(0, |r| r.iteration),
+            elapsed_ms: state.elapsed.as_secs_f64() * 1000.0,
+            evaluations: state.evaluations,
+            rejected: state.rejected,
+            failed: state.failed,
+            cache_hits: state.cache_hits,
+            best_score: state.best,
+            uplift: state
+                .best
+                .zip(state.baseline)
+                .map(|(b, base)| crate::search::reward(b, base, higher_is_better)),
+            memory_reserved_bytes: pool.reserved() as u64,
+            rss_bytes: resident_memory(),
+        });
+        progress(&followed.state);
+        if last_checkpoint.elapsed() >= interval {
+            checkpoint(writer, followed)
+                .await
+                .map_err(|message| RuntimeError::Output {
+                    location: writer.manifest().data_location.clone(),
+                    message,
+                })?;
+            last_checkpoint = Instant::now();
+        }
+    }
+    Ok(())
+}
+
+/// Writes the pending log batches as a chunk, the table snapshots and the manifest.
+async fn checkpoint(writer: &mut RunWriter, followed: &mut Followed) -> Result<(), String> {
+    let state = &followed.state;
+    let m = writer.manifest_mut();
+    m.duration_ms = state.elapsed.as_secs_f64() * 1000.0;
+    m.evaluations = state.evaluations;
+    m.rejected = state.rejected;
+    m.failed = state.failed;
+    m.cache_hits = state.cache_hits;
+    m.metric = followed.metric.map(metric_name);
+    m.higher_is_better = followed.higher_is_better.unwrap_or(true);
+    m.baseline = state.baseline;
+    m.best_score = state.best;
+    m.uplift = state
+        .best
+        .zip(state.baseline)
+        .map(|(b, base)| crate::search::reward(b, base, m.higher_is_better));
+    writer
+        .checkpoint(&followed.pending, &followed.rows, &followed.metrics)
+        .await?;
+    followed.pending.clear();
+    Ok(())
+}
+
+/// The manifest of a run about to start.
+fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunManifest {
+    let spec = &pipeline.resolved.spec;
+    let now = now_micros();
+    RunManifest {
+        run_id: compiled.identity.run_id.clone(),
+        pipeline: spec.name.value.clone(),
+        pipeline_path: pipeline.path.display().to_string(),
+        spec_hash: compiled.identity.spec_hash.clone(),
+        canonical_spec: pipeline.resolved.canonical_text(),
+        data_location: dataset_url(pipeline),
+        data_fingerprint: compiled.identity.data_fingerprint.clone(),
+        seed: compiled.identity.seed,
+        status: RunStatus::Created,
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+        duration_ms: 0.0,
+        iterations: spec.search.iterations,
+        evaluations: 0,
+        rejected: 0,
+        failed: 0,
+        cache_hits: 0,
+        chunks: 0,
+        metric: None,
+        higher_is_better: true,
+        target: spec.dataset.target.value.clone(),
+        model: spec.evaluator.model.kind.value.name().to_owned(),
+        baseline: None,
+        best_score: None,
+        uplift: None,
+        best_node_id: None,
+        best_features: Vec::new(),
+        best_feature_sql: Vec::new(),
+        id_column: spec.dataset.id.as_ref().map(|c| c.value.clone()),
+        input_columns: compiled
+            .input_columns
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect(),
+        input_types: compiled
+            .input_columns
+            .iter()
+            .map(|(_, t)| t.clone())
+            .collect(),
+        flow_version: env!("CARGO_PKG_VERSION").to_owned(),
+        datafusion_version: datafusion::DATAFUSION_VERSION.to_owned(),
+        error: None,
+    }
 }
 
 /// The best successful row (ties go to the earlier one).
@@ -175,45 +383,4 @@ fn search_error(e: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Search {
         message: e.to_string(),
     }
-}
-
-/// `<output>/evaluations.parquet`, with the output directory relative to the pipeline file.
-fn output_file(pipeline: &LoadedPipeline) -> Result<PathBuf, RuntimeError> {
-    let location = &pipeline.resolved.spec.output.location.value;
-    if location.starts_with("s3://") {
-        return Err(RuntimeError::Output {
-            location: location.clone(),
-            message:
-                "writing results to S3 is not built yet (it comes with the run store, issue #6)"
-                    .to_owned(),
-        });
-    }
-    let dir = location.strip_prefix("file://").unwrap_or(location);
-    let dir = pipeline.base_dir().join(dir);
-    std::fs::create_dir_all(&dir).map_err(|e| RuntimeError::Output {
-        location: dir.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    Ok(dir.join("evaluations.parquet"))
-}
-
-async fn write_log(
-    ctx: &datafusion::prelude::SessionContext,
-    batches: Vec<RecordBatch>,
-    path: &std::path::Path,
-) -> Result<(), RuntimeError> {
-    let output_error = |e: datafusion::error::DataFusionError| RuntimeError::Output {
-        location: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let df = ctx.read_batches(batches).map_err(output_error)?;
-    df.write_parquet(
-        &path.display().to_string(),
-        DataFrameWriteOptions::new().with_single_file_output(true),
-        None,
-    )
-    .await
-    .map_err(output_error)?;
-    Ok(())
 }

@@ -1,9 +1,14 @@
 //! One module per verb. Each turns arguments into runtime calls and renders the result.
 
+mod apply;
 mod check;
 mod explain;
+mod export;
 mod ops;
+mod query;
+mod results;
 mod run;
+mod runs;
 mod unbuilt;
 
 use crate::cli::Command;
@@ -48,10 +53,10 @@ pub fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Check(args) => check::check(&args),
         Command::Run(args) => run::run(&args),
         Command::Explain(args) => explain::explain(&args),
-        Command::Query(_) => unbuilt::not_built("query", "the run store", 6),
-        Command::Runs(_) => unbuilt::not_built("runs", "the run store", 6),
-        Command::Export(_) => unbuilt::not_built("export", "the run store", 6),
-        Command::Apply(_) => unbuilt::not_built("apply", "the run store", 6),
+        Command::Query(args) => query::query(&args),
+        Command::Runs(args) => runs::runs(&args),
+        Command::Export(args) => export::export(&args),
+        Command::Apply(args) => apply::apply(&args),
         Command::Report(_) => unbuilt::not_built("report", "the HTML report", 8),
         Command::Ops(args) => ops::ops(&args),
         Command::Init(_) => unbuilt::not_built("init", "pipeline scaffolding", 8),

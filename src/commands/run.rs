@@ -28,7 +28,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             })
         })
         .transpose()?;
-    let options = RunOptions { memory_limit_bytes };
+    let options = RunOptions {
+        memory_limit_bytes,
+        output: None,
+        force: args.force,
+    };
     let runtime = super::async_runtime()?;
     let bar = progress_bar(args.quiet || args.json);
     let json = args.json;
@@ -103,7 +107,7 @@ fn summary_json(s: &RunSummary) -> serde_json::Value {
         "failed": s.count("failed"),
         "best_features": s.best.feature_names,
         "best_feature_sql": s.best.feature_sql,
-        "log": s.log_path.display().to_string(),
+        "results": s.location,
         "elapsed_s": s.elapsed.as_secs_f64(),
     })
 }
@@ -144,6 +148,24 @@ fn summary_text(s: &RunSummary) -> String {
     if s.best.feature_names.len() <= base {
         out.push_str("  (no engineered feature beat the base columns)\n");
     }
-    out.push_str(&format!("evaluation log: {}\n", s.log_path.display()));
+    let location = shell_word(&s.location);
+    out.push_str(&format!("results: {}\n", s.location));
+    out.push_str(&format!(
+        "next:\n  flow runs {location}\n  flow query {location} \"SELECT name, best_score, sql FROM features WHERE run_id = '{id}' ORDER BY best_score {order} LIMIT 10\"\n  flow export {location} --run {id}\n",
+        id = s.run_id,
+        order = if s.higher_is_better { "DESC" } else { "ASC" }
+    ));
     out
+}
+
+/// `text` as one word for a POSIX shell.
+fn shell_word(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }

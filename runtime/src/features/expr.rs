@@ -83,6 +83,14 @@ impl FeatureExpr {
             }
     }
 
+    /// The features the top operation is applied to (none for a column).
+    pub fn inputs(&self) -> &[FeatureExpr] {
+        match self {
+            Self::Column(_) => &[],
+            Self::Apply { args, .. } => args,
+        }
+    }
+
     /// The operation applied at the top, if any.
     pub fn op(&self) -> Option<&str> {
         match self {

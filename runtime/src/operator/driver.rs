@@ -404,6 +404,10 @@ impl<'j> Search<'j> {
             operation: feature
                 .as_ref()
                 .and_then(|f| f.expr.op().map(str::to_owned)),
+            new_feature_inputs: feature
+                .as_ref()
+                .map(|f| f.expr.inputs().iter().map(FeatureExpr::name).collect())
+                .unwrap_or_default(),
             metric: metric_name(self.evaluator.metric()),
             fold_scores: Vec::new(),
             importance: Vec::new(),

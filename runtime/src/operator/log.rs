@@ -33,6 +33,8 @@ pub struct EvaluationRow {
     pub new_feature_sql: Option<String>,
     /// The operation at the top of the new feature.
     pub operation: Option<String>,
+    /// The names of the features the operation was applied to.
+    pub new_feature_inputs: Vec<String>,
     /// The metric the scores are in (`rmse`, `auc`, `map@5`, …).
     pub metric: String,
     /// One score per CV fold.
@@ -102,6 +104,7 @@ pub fn evaluation_schema() -> SchemaRef {
             Field::new("new_feature", DataType::Utf8, true),
             Field::new("new_feature_sql", DataType::Utf8, true),
             Field::new("operation", DataType::Utf8, true),
+            list("new_feature_inputs", DataType::Utf8),
             Field::new("metric", DataType::Utf8, false),
             list("fold_scores", DataType::Float64),
             list("importance", DataType::Float64),
@@ -129,6 +132,7 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
     let mut new_feature = StringBuilder::new();
     let mut new_sql = StringBuilder::new();
     let mut operation = StringBuilder::new();
+    let mut inputs = ListBuilder::new(StringBuilder::new());
     let mut metric = StringBuilder::new();
     let mut folds = ListBuilder::new(Float64Builder::new());
     let mut importance = ListBuilder::new(Float64Builder::new());
@@ -156,6 +160,10 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
         new_feature.append_option(row.new_feature.as_deref());
         new_sql.append_option(row.new_feature_sql.as_deref());
         operation.append_option(row.operation.as_deref());
+        for input in &row.new_feature_inputs {
+            inputs.values().append_value(input);
+        }
+        inputs.append(true);
         metric.append_value(&row.metric);
         for f in &row.fold_scores {
             folds.values().append_value(*f);
@@ -184,6 +192,7 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
         Arc::new(new_feature.finish()),
         Arc::new(new_sql.finish()),
         Arc::new(operation.finish()),
+        Arc::new(inputs.finish()),
         Arc::new(metric.finish()),
         Arc::new(folds.finish()),
         Arc::new(importance.finish()),
@@ -231,6 +240,7 @@ pub fn rows_from_batch(batch: &RecordBatch) -> Vec<EvaluationRow> {
                 new_feature: strings("new_feature", i),
                 new_feature_sql: strings("new_feature_sql", i),
                 operation: strings("operation", i),
+                new_feature_inputs: string_list("new_feature_inputs", i),
                 metric: strings("metric", i).unwrap_or_default(),
                 fold_scores: folds.as_primitive::<Float64Type>().values().to_vec(),
                 importance: importance.as_primitive::<Float64Type>().values().to_vec(),
@@ -263,6 +273,7 @@ mod tests {
                 new_feature: None,
                 new_feature_sql: None,
                 operation: None,
+                new_feature_inputs: vec![],
                 metric: "auc".into(),
                 fold_scores: vec![0.5, 0.7],
                 importance: vec![0.25, 0.75],
@@ -284,6 +295,7 @@ mod tests {
                 new_feature: Some("log(a)".into()),
                 new_feature_sql: Some("ln(\"a\")".into()),
                 operation: Some("log".into()),
+                new_feature_inputs: vec!["a".into()],
                 metric: "auc".into(),
                 fold_scores: vec![],
                 importance: vec![],

@@ -1,0 +1,227 @@
+//! The run manifest: one row in the `runs` table, rewritten whole at every transition and
+//! checkpoint and written last when a run completes, so `status = 'completed'` means every
+//! other file of the run is in place.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use serde::{Deserialize, Serialize};
+
+use super::rows::{batch_from_rows, rows_from_batch};
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// The manifest exists; the search has not started.
+    Created,
+    /// The search is going on (or the process running it died).
+    Running,
+    /// Every file of the run is written.
+    Completed,
+    /// Stopped before its budget was spent.
+    Interrupted,
+    /// Stopped by an error (see `error`).
+    Failed,
+}
+
+impl RunStatus {
+    /// The status as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Interrupted => "interrupted",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One run, as the `runs` table holds it (`run_id` comes from the partition).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    /// The run id (not stored in the file: the partition carries it).
+    #[serde(skip_serializing, default)]
+    pub run_id: String,
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The pipeline file, as given.
+    pub pipeline_path: String,
+    /// SHA-256 of the canonical pipeline.
+    pub spec_hash: String,
+    /// The canonical pipeline text (what the hash is of).
+    pub canonical_spec: String,
+    /// The dataset location.
+    pub data_location: String,
+    /// The dataset's fingerprint.
+    pub data_fingerprint: String,
+    /// The search seed.
+    pub seed: u64,
+    /// Where the run stands.
+    pub status: RunStatus,
+    /// When the run was created (µs since the Unix epoch, UTC).
+    pub created_at: i64,
+    /// When the manifest was last written.
+    pub updated_at: i64,
+    /// When the run completed, failed or was interrupted.
+    pub finished_at: Option<i64>,
+    /// Wall time of the search so far.
+    pub duration_ms: f64,
+    /// The iteration budget.
+    pub iterations: u64,
+    /// Candidates scored so far (the baseline included).
+    pub evaluations: u64,
+    /// Candidates rejected before scoring.
+    pub rejected: u64,
+    /// Evaluations that failed.
+    pub failed: u64,
+    /// Evaluations answered from the cache.
+    pub cache_hits: u64,
+    /// Evaluation files committed.
+    pub chunks: u32,
+    /// The metric scores are in.
+    pub metric: Option<String>,
+    /// Whether larger scores are better.
+    pub higher_is_better: bool,
+    /// The target column.
+    pub target: String,
+    /// The model.
+    pub model: String,
+    /// The score of the base columns alone.
+    pub baseline: Option<f64>,
+    /// The best score.
+    pub best_score: Option<f64>,
+    /// The best score's relative improvement over the baseline (positive is better).
+    pub uplift: Option<f64>,
+    /// The search node of the best feature set.
+    pub best_node_id: Option<u64>,
+    /// The best feature set's names.
+    pub best_features: Vec<String>,
+    /// The best feature set's SQL, aligned with the names.
+    pub best_feature_sql: Vec<String>,
+    /// The dataset's id column, kept beside features by `flow export` and `flow apply`.
+    pub id_column: Option<String>,
+    /// The columns the search read (after `drop`/`exclude`), with their Arrow types.
+    pub input_columns: Vec<String>,
+    /// Arrow types of `input_columns`, aligned.
+    pub input_types: Vec<String>,
+    /// flow's version.
+    pub flow_version: String,
+    /// DataFusion's version.
+    pub datafusion_version: String,
+    /// Why the run failed.
+    pub error: Option<String>,
+}
+
+const TIMES: [&str; 3] = ["created_at", "updated_at", "finished_at"];
+
+/// The schema of a manifest file.
+pub fn manifest_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let time = |name: &str, nullable| {
+            Field::new(
+                name,
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                nullable,
+            )
+        };
+        let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
+        let count = |name: &str| Field::new(name, DataType::UInt64, false);
+        let score = |name: &str| Field::new(name, DataType::Float64, true);
+        let list = |name: &str| {
+            Field::new(
+                name,
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                false,
+            )
+        };
+        Arc::new(Schema::new(vec![
+            text("pipeline", false),
+            text("pipeline_path", false),
+            text("spec_hash", false),
+            text("canonical_spec", false),
+            text("data_location", false),
+            text("data_fingerprint", false),
+            count("seed"),
+            text("status", false),
+            time(TIMES[0], false),
+            time(TIMES[1], false),
+            time(TIMES[2], true),
+            Field::new("duration_ms", DataType::Float64, false),
+            count("iterations"),
+            count("evaluations"),
+            count("rejected"),
+            count("failed"),
+            count("cache_hits"),
+            Field::new("chunks", DataType::UInt32, false),
+            text("metric", true),
+            Field::new("higher_is_better", DataType::Boolean, false),
+            text("target", false),
+            text("model", false),
+            score("baseline"),
+            score("best_score"),
+            score("uplift"),
+            Field::new("best_node_id", DataType::UInt64, true),
+            list("best_features"),
+            list("best_feature_sql"),
+            text("id_column", true),
+            list("input_columns"),
+            list("input_types"),
+            text("flow_version", false),
+            text("datafusion_version", false),
+            text("error", true),
+        ]))
+    });
+    SCHEMA.clone()
+}
+
+impl RunManifest {
+    /// The manifest as a one-row batch.
+    pub fn to_batch(&self) -> Result<RecordBatch, String> {
+        batch_from_rows(&manifest_schema(), std::slice::from_ref(self))
+    }
+
+    /// The manifests in `batch` (a `runs` table batch, with or without `run_id`).
+    pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, String> {
+        // Timestamps travel through JSON as strings; the struct holds microseconds.
+        let mut columns = batch.columns().to_vec();
+        let mut fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        for (i, field) in fields.iter_mut().enumerate() {
+            if TIMES.contains(&field.name().as_str()) {
+                columns[i] = cast(&columns[i], &DataType::Int64).map_err(|e| e.to_string())?;
+                *field = Field::new(field.name(), DataType::Int64, field.is_nullable());
+            }
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| e.to_string())?;
+        let run_ids = batch
+            .column_by_name("run_id")
+            .map(|c| cast(c, &DataType::Utf8))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let mut manifests: Vec<Self> = rows_from_batch(&batch)?;
+        if let Some(ids) = run_ids {
+            use datafusion::arrow::array::AsArray;
+            let ids = ids.as_string::<i32>();
+            for (i, m) in manifests.iter_mut().enumerate() {
+                m.run_id = ids.value(i).to_owned();
+            }
+        }
+        Ok(manifests)
+    }
+}
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,309 @@
+//! Reading a results location: its five tables registered in a DataFusion session, for SQL
+//! from `flow query` and for the other commands. Every file is checked first (readable
+//! Parquet, the table's columns, in a `run_id=` partition); the ones that are not are
+//! reported and left out of the tables, so one bad file never breaks queries over the rest.
+
+use std::collections::HashSet;
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
+use datafusion::execution::SessionState;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
+use flow_dsl::S3Options;
+use futures::TryStreamExt;
+use object_store::ObjectMeta;
+use object_store::path::Path;
+
+use super::hidden::HidingStore;
+use super::layout::{self, PARTITION, TABLES};
+use super::location::StoreLocation;
+use super::manifest::{RunManifest, RunStatus, manifest_schema};
+use super::tables::{feature_schema, metric_schema, node_schema};
+use crate::error::RuntimeError;
+use crate::operator::log::evaluation_schema;
+
+/// A file in a results location that is not part of any table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreProblem {
+    /// The file, relative to the location.
+    pub path: String,
+    /// Why it is left out.
+    pub reason: String,
+}
+
+/// A results location opened for reading.
+pub struct Results {
+    /// Where the results are.
+    pub location: StoreLocation,
+    /// A session with `runs`, `evaluations`, `nodes`, `features` and `metrics` registered.
+    pub ctx: SessionContext,
+    /// Files left out of the tables, and why.
+    pub problems: Vec<StoreProblem>,
+}
+
+/// The columns each table's files hold (the partition adds `run_id`).
+pub fn file_schema(table: &str) -> SchemaRef {
+    match table {
+        layout::RUNS => manifest_schema(),
+        layout::EVALUATIONS => {
+            let schema = evaluation_schema();
+            let fields: Vec<Field> = schema
+                .fields()
+                .iter()
+                .filter(|f| f.name() != PARTITION)
+                .map(|f| f.as_ref().clone())
+                .collect();
+            Arc::new(Schema::new(fields))
+        }
+        layout::NODES => node_schema(),
+        layout::FEATURES => feature_schema(),
+        _ => metric_schema(),
+    }
+}
+
+impl Results {
+    /// Opens the results at `location` (a directory relative to `base_dir`, `s3://…` or
+    /// `memory://…`).
+    pub async fn open(location: &str, base_dir: &FsPath) -> Result<Self, RuntimeError> {
+        let location = StoreLocation::resolve(location, base_dir, &S3Options::default(), false)
+            .map_err(|message| results_error(location, message))?;
+        Self::open_at(location).await
+    }
+
+    /// Opens the results at an already resolved location.
+    pub async fn open_at(location: StoreLocation) -> Result<Self, RuntimeError> {
+        let objects: Vec<ObjectMeta> = location
+            .store
+            .list(Some(&location.prefix))
+            .try_collect()
+            .await
+            .map_err(|e| results_error(&location.display, e.to_string()))?;
+        let mut problems = Vec::new();
+        let mut hidden = HashSet::new();
+        let probe = SessionContext::new().state();
+        for meta in &objects {
+            let relative = relative_path(&location, &meta.location);
+            if let Some(reason) = check_object(&location, &probe, meta, &relative).await {
+                problems.push(StoreProblem {
+                    path: relative,
+                    reason,
+                });
+                hidden.insert(meta.location.clone());
+            }
+        }
+        problems.sort_by(|a, b| a.path.cmp(&b.path));
+        let config = SessionConfig::new().with_information_schema(true);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let store: Arc<dyn object_store::ObjectStore> =
+            Arc::new(HidingStore::new(Arc::clone(&location.store), hidden));
+        ctx.register_object_store(location.root.as_ref(), store);
+        for table in TABLES {
+            let url = location
+                .table_url(table)
+                .map_err(|m| results_error(&location.display, m))?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet")
+                .with_table_partition_cols(vec![(PARTITION.to_owned(), DataType::Utf8)]);
+            let config = ListingTableConfig::new(url)
+                .with_listing_options(options)
+                .with_schema(file_schema(table));
+            let provider = ListingTable::try_new(config)
+                .map_err(|e| results_error(&location.display, e.to_string()))?;
+            ctx.register_table(table, Arc::new(provider))
+                .map_err(|e| results_error(&location.display, e.to_string()))?;
+        }
+        Ok(Self {
+            location,
+            ctx,
+            problems,
+        })
+    }
+
+    /// Plans one read-only SQL statement over the tables.
+    pub async fn query(&self, sql: &str) -> Result<DataFrame, RuntimeError> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        self.ctx
+            .sql_with_options(sql, options)
+            .await
+            .map_err(|e| RuntimeError::Query {
+                message: e.to_string(),
+            })
+    }
+
+    /// Runs one read-only SQL statement and collects its result.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, RuntimeError> {
+        self.query(sql)
+            .await?
+            .collect()
+            .await
+            .map_err(|e| RuntimeError::Query {
+                message: e.to_string(),
+            })
+    }
+
+    /// Every registered table with its columns and their types, for `\d` and completion.
+    pub async fn table_columns(&self) -> Vec<(String, Vec<(String, String)>)> {
+        let mut out = Vec::new();
+        for table in TABLES {
+            if let Ok(provider) = self.ctx.table_provider(table).await {
+                let columns = provider
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| (f.name().clone(), f.data_type().to_string()))
+                    .collect();
+                out.push((table.to_owned(), columns));
+            }
+        }
+        out
+    }
+
+    /// Every stored run, oldest first.
+    pub async fn runs(&self) -> Result<Vec<RunManifest>, RuntimeError> {
+        let batches = self
+            .sql("SELECT * FROM runs ORDER BY created_at, run_id")
+            .await?;
+        let mut runs = Vec::new();
+        for batch in &batches {
+            runs.extend(
+                RunManifest::from_batch(batch)
+                    .map_err(|m| results_error(&self.location.display, m))?,
+            );
+        }
+        Ok(runs)
+    }
+
+    /// The run `id` (a unique prefix will do), or the latest completed run.
+    pub async fn run(&self, id: Option<&str>) -> Result<RunManifest, RuntimeError> {
+        let runs = self.runs().await?;
+        let not_found = |message: String, help: &str| RuntimeError::RunNotFound {
+            location: self.location.display.clone(),
+            message,
+            help: help.to_owned(),
+        };
+        match id {
+            None => runs
+                .into_iter()
+                .rev()
+                .find(|r| r.status == RunStatus::Completed)
+                .ok_or_else(|| {
+                    not_found(
+                        "it holds no completed run".to_owned(),
+                        "`flow runs <location>` lists the runs stored there; `flow run` adds one",
+                    )
+                }),
+            Some(id) => {
+                let mut matches: Vec<RunManifest> = runs
+                    .into_iter()
+                    .filter(|r| r.run_id.starts_with(id))
+                    .collect();
+                match matches.len() {
+                    1 => Ok(matches.remove(0)),
+                    0 => Err(not_found(
+                        format!("there is no run `{id}`"),
+                        "`flow runs <location>` lists the run ids stored there",
+                    )),
+                    n => Err(not_found(
+                        format!("`{id}` matches {n} runs"),
+                        "give more characters of the run id",
+                    )),
+                }
+            }
+        }
+    }
+}
+
+fn results_error(location: &str, message: impl Into<String>) -> RuntimeError {
+    RuntimeError::Results {
+        location: location.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// `path` relative to the location's prefix.
+fn relative_path(location: &StoreLocation, path: &Path) -> String {
+    path.prefix_match(&location.prefix)
+        .map(|parts| {
+            parts
+                .map(|p| p.as_ref().to_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// Why an object does not belong in the tables, if it does not.
+async fn check_object(
+    location: &StoreLocation,
+    probe: &SessionState,
+    meta: &ObjectMeta,
+    relative: &str,
+) -> Option<String> {
+    let parts: Vec<&str> = relative.split('/').collect();
+    match parts.as_slice() {
+        [first, ..] if *first == layout::STAGING => None,
+        [dir, name] if *dir == layout::BEST_FEATURES && name.ends_with(".sql") => None,
+        [table, partition, name] if TABLES.contains(table) => {
+            let Some(id) = partition.strip_prefix(&format!("{PARTITION}=")) else {
+                return Some(format!(
+                    "not in a `{PARTITION}=` partition of the `{table}` table; left out"
+                ));
+            };
+            if !layout::is_run_id(id) {
+                return Some(format!("`{id}` is not a run id; left out of `{table}`"));
+            }
+            if !name.ends_with(".parquet") {
+                return Some(format!("not a Parquet file; left out of `{table}`"));
+            }
+            check_parquet(location, probe, meta, table).await.err()
+        }
+        _ => Some("not part of a flow results store; left out".to_owned()),
+    }
+}
+
+/// Checks that a file is readable Parquet holding the columns of `table`.
+async fn check_parquet(
+    location: &StoreLocation,
+    probe: &SessionState,
+    meta: &ObjectMeta,
+    table: &str,
+) -> Result<(), String> {
+    let found = ParquetFormat::default()
+        .with_force_view_types(false)
+        .infer_schema(probe, &location.store, std::slice::from_ref(meta))
+        .await
+        .map_err(|e| format!("not a readable Parquet file ({e}); left out of `{table}`"))?;
+    for field in file_schema(table).fields() {
+        match found.field_with_name(field.name()) {
+            Ok(f) if f.data_type().equals_datatype(field.data_type()) => {}
+            Ok(f) => {
+                return Err(format!(
+                    "column `{}` is {} where `{table}` has {}; left out",
+                    field.name(),
+                    f.data_type(),
+                    field.data_type()
+                ));
+            }
+            Err(_) => {
+                return Err(format!(
+                    "has no column `{}`, which `{table}` files have; left out",
+                    field.name()
+                ));
+            }
+        }
+    }
+    Ok(())
+}

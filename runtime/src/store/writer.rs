@@ -1,0 +1,285 @@
+//! Writing one run into a results location: the manifest first (so the run is visible as
+//! running), evaluation chunks and table snapshots at every checkpoint, and the manifest
+//! again last, so `completed` is only ever read once everything else is in place.
+//!
+//! A forced re-run of a run that is already stored writes under `_staging/<id>/` and moves
+//! its files into place when it commits: the earlier run stays whole until then.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::io::{get_parquet, put_parquet};
+use super::layout;
+use super::location::StoreLocation;
+use super::manifest::{RunManifest, RunStatus, now_micros};
+use super::tables::{self, MetricRow};
+use crate::operator::log::EvaluationRow;
+
+/// Writes the files of one run.
+pub struct RunWriter {
+    location: StoreLocation,
+    /// The manifest as last written.
+    manifest: RunManifest,
+    /// Relative prefix of a forced re-run's staging area.
+    staging: Option<String>,
+}
+
+/// Why a run cannot start.
+#[derive(Debug)]
+pub enum BeginError {
+    /// The same run is already stored (run again with `force`).
+    AlreadyStored(Box<RunManifest>),
+    /// The store failed.
+    Store(String),
+}
+
+impl RunWriter {
+    /// Starts writing the run `manifest` describes; refuses when the store already holds
+    /// that run, unless `force`.
+    pub async fn begin(
+        location: StoreLocation,
+        mut manifest: RunManifest,
+        force: bool,
+    ) -> Result<Self, BeginError> {
+        let existing = read_manifest(&location, &manifest.run_id)
+            .await
+            .map_err(BeginError::Store)?;
+        let staging = match existing {
+            Some(old) if !force => return Err(BeginError::AlreadyStored(Box::new(old))),
+            Some(_) => Some(format!("{}/{}", layout::STAGING, manifest.run_id)),
+            None => None,
+        };
+        let mut writer = Self {
+            location,
+            manifest: manifest.clone(),
+            staging,
+        };
+        if let Some(staging) = &writer.staging {
+            // Left over from a forced re-run that never committed.
+            writer
+                .delete_under(staging)
+                .await
+                .map_err(BeginError::Store)?;
+        }
+        manifest.status = RunStatus::Created;
+        writer.manifest = manifest;
+        writer.put_manifest().await.map_err(BeginError::Store)?;
+        writer
+            .transition(RunStatus::Running)
+            .await
+            .map_err(BeginError::Store)?;
+        Ok(writer)
+    }
+
+    /// The manifest as last written.
+    pub fn manifest(&self) -> &RunManifest {
+        &self.manifest
+    }
+
+    /// The manifest to update before the next write.
+    pub fn manifest_mut(&mut self) -> &mut RunManifest {
+        &mut self.manifest
+    }
+
+    /// Writes `batches` of the evaluation log as the next chunk, the snapshots of the
+    /// tables derived from `log` and `metrics`, then the manifest counting the chunk.
+    pub async fn checkpoint(
+        &mut self,
+        batches: &[RecordBatch],
+        log: &[EvaluationRow],
+        metrics: &[MetricRow],
+    ) -> Result<(), String> {
+        let run_id = self.manifest.run_id.clone();
+        if !batches.is_empty() {
+            let files: Vec<RecordBatch> = batches
+                .iter()
+                .map(without_run_id)
+                .collect::<Result<_, _>>()?;
+            let path = self.path(&layout::evaluation_chunk(&run_id, self.manifest.chunks));
+            put_parquet(&self.location.store, &path, &files).await?;
+            self.manifest.chunks += 1;
+        }
+        let higher_is_better = self.manifest.higher_is_better;
+        let snapshots = [
+            (
+                layout::NODES,
+                tables::to_batch(&tables::node_schema(), &tables::nodes(log))?,
+            ),
+            (
+                layout::FEATURES,
+                tables::to_batch(
+                    &tables::feature_schema(),
+                    &tables::features(log, higher_is_better),
+                )?,
+            ),
+            (
+                layout::METRICS,
+                tables::to_batch(&tables::metric_schema(), metrics)?,
+            ),
+        ];
+        for (table, batch) in snapshots {
+            let path = self.path(&layout::snapshot(table, &run_id));
+            put_parquet(&self.location.store, &path, &[batch]).await?;
+        }
+        self.put_manifest().await
+    }
+
+    /// Records a new status (with the manifest's current counts).
+    pub async fn transition(&mut self, status: RunStatus) -> Result<(), String> {
+        self.manifest.status = status;
+        if matches!(
+            status,
+            RunStatus::Completed | RunStatus::Failed | RunStatus::Interrupted
+        ) {
+            self.manifest.finished_at = Some(now_micros());
+        }
+        self.put_manifest().await
+    }
+
+    /// Ends the run as failed, keeping every chunk written so far.
+    pub async fn fail(mut self, error: &str) -> Result<(), String> {
+        self.manifest.error = Some(error.to_owned());
+        if self.staging.is_some() {
+            // The earlier run is still the stored one; the staged attempt stays for
+            // inspection under `_staging/` until the next forced run clears it.
+            self.manifest.status = RunStatus::Failed;
+            return self.put_manifest().await;
+        }
+        self.transition(RunStatus::Failed).await
+    }
+
+    /// Writes the best feature set's SQL (when it has one) and commits the run: moves a
+    /// forced re-run's files into place, then writes the `completed` manifest last.
+    pub async fn commit(mut self, best_sql: Option<&str>) -> Result<RunManifest, String> {
+        let run_id = self.manifest.run_id.clone();
+        if let Some(sql) = best_sql {
+            let path = self.path(&layout::best_features_sql(&run_id));
+            self.location
+                .store
+                .put(&path, PutPayload::from(sql.as_bytes().to_vec()))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(staging) = self.staging.take() {
+            self.replace_stored_run(&staging).await?;
+        }
+        self.transition(RunStatus::Completed).await?;
+        Ok(self.manifest)
+    }
+
+    /// Swaps the staged files of a forced re-run in for the stored run's.
+    async fn replace_stored_run(&mut self, staging: &str) -> Result<(), String> {
+        let run_id = self.manifest.run_id.clone();
+        // Readers see the run as running (not completed) while its files change.
+        let final_manifest = self.location.path(&layout::manifest(&run_id));
+        let mut running = self.manifest.clone();
+        running.status = RunStatus::Running;
+        running.updated_at = now_micros();
+        put_parquet(
+            &self.location.store,
+            &final_manifest,
+            &[running.to_batch()?],
+        )
+        .await?;
+        for table in [
+            layout::EVALUATIONS,
+            layout::NODES,
+            layout::FEATURES,
+            layout::METRICS,
+        ] {
+            self.delete_under(&layout::partition_dir(table, &run_id))
+                .await?;
+        }
+        let staged_prefix = self.location.path(staging);
+        let staged: Vec<Path> = self
+            .location
+            .store
+            .list(Some(&staged_prefix))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        for from in staged {
+            let relative: Vec<String> = from
+                .prefix_match(&staged_prefix)
+                .map(|parts| parts.map(|p| p.as_ref().to_owned()).collect())
+                .unwrap_or_default();
+            let relative = relative.join("/");
+            if relative == layout::manifest(&run_id) {
+                continue;
+            }
+            let to = self.location.path(&relative);
+            self.location
+                .store
+                .rename(&from, &to)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        self.delete_under(staging).await
+    }
+
+    /// Deletes every object under `relative`.
+    async fn delete_under(&self, relative: &str) -> Result<(), String> {
+        let prefix = self.location.path(relative);
+        let store: &Arc<dyn ObjectStore> = &self.location.store;
+        let paths: Vec<Path> = store
+            .list(Some(&prefix))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        for path in paths {
+            match store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_manifest(&mut self) -> Result<(), String> {
+        self.manifest.updated_at = now_micros();
+        let path = self.path(&layout::manifest(&self.manifest.run_id));
+        put_parquet(&self.location.store, &path, &[self.manifest.to_batch()?]).await
+    }
+
+    /// Where `relative` goes while this run writes (its staging area, if forced).
+    fn path(&self, relative: &str) -> Path {
+        match &self.staging {
+            Some(staging) => self.location.path(&format!("{staging}/{relative}")),
+            None => self.location.path(relative),
+        }
+    }
+}
+
+/// The manifest of `run_id` at `location`, if that run is stored.
+pub async fn read_manifest(
+    location: &StoreLocation,
+    run_id: &str,
+) -> Result<Option<RunManifest>, String> {
+    let path = location.path(&layout::manifest(run_id));
+    let Some(batches) = get_parquet(&location.store, &path).await? else {
+        return Ok(None);
+    };
+    let mut manifests = Vec::new();
+    for batch in &batches {
+        manifests.extend(RunManifest::from_batch(batch)?);
+    }
+    let mut manifest = manifests
+        .pop()
+        .ok_or_else(|| format!("{path} holds no manifest row"))?;
+    manifest.run_id = run_id.to_owned();
+    Ok(Some(manifest))
+}
+
+/// A log batch without its `run_id` column, which the partition path carries.
+fn without_run_id(batch: &RecordBatch) -> Result<RecordBatch, String> {
+    let keep: Vec<usize> = (0..batch.num_columns())
+        .filter(|&i| batch.schema().field(i).name() != layout::PARTITION)
+        .collect();
+    batch.project(&keep).map_err(|e| e.to_string())
+}

@@ -1,0 +1,74 @@
+//! Shared test data: a planted relation and a pipeline searching for it.
+
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A small deterministic generator, so the data is the same on every machine.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (self.0 >> 11) as f64 / (1u64 << 53) as f64;
+        unit
+    }
+}
+
+/// y = 3·ln(a)/b + small noise, with two distractor columns.
+pub fn planted_csv(rows: usize) -> String {
+    let mut rng = Lcg(42);
+    let mut out = String::from("a,b,c,d,y\n");
+    for _ in 0..rows {
+        let a = 1.0 + 99.0 * rng.next();
+        let b = 1.0 + 9.0 * rng.next();
+        let c = 100.0 * rng.next();
+        let d = rng.next() - 0.5;
+        let noise = 0.05 * (rng.next() - 0.5);
+        let y = 3.0 * a.ln() / b + noise;
+        let _ = writeln!(out, "{a:.6},{b:.6},{c:.6},{d:.6},{y:.6}");
+    }
+    out
+}
+
+/// Writes the planted data and a pipeline searching it into `dir`.
+pub fn write_pipeline(dir: &Path, space: &str, search: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("planted.csv"), planted_csv(400)).expect("writable");
+    let text = format!(
+        r#"pipeline "planted" {{
+    dataset {{
+        source "planted.csv"
+        target "y"
+    }}
+    space {{
+{space}
+        max-depth 2
+    }}
+    evaluator {{
+        model "linear-regression"
+        metric "rmse"
+        cv "k-fold" folds=4
+    }}
+    search {{
+{search}
+    }}
+    output "results"
+}}
+"#
+    );
+    let path = dir.join("planted.kdl");
+    std::fs::write(&path, text).expect("writable");
+    path
+}
+
+/// A `memory://` results location no other test uses.
+pub fn unique_memory_location(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("memory://{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,348 @@
+//! End-to-end tests of the commands over a results location — `flow query` (one-shot, every
+//! format, the shell), `flow runs`, `flow export`, `flow apply` — and of what a killed run
+//! leaves behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+fn flow() -> Command {
+    let mut cmd = Command::cargo_bin("flow").expect("the flow binary is built");
+    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    cmd
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs the diabetes example with a small budget into `dir/out`; returns that location.
+fn stored_run(dir: &Path) -> String {
+    let output = dir.join("out");
+    let out = flow()
+        .arg("run")
+        .arg(repo().join("examples/diabetes.kdl"))
+        .args(["-S", "search.iterations=20", "-S"])
+        .arg(format!("output={}", output.display()))
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    output.display().to_string()
+}
+
+fn query(location: &str, args: &[&str]) -> (String, String) {
+    let out = flow()
+        .arg("query")
+        .arg(location)
+        .args(args)
+        .output()
+        .expect("flow runs");
+    assert!(
+        out.status.success(),
+        "flow query {args:?}: {}",
+        text(&out.stderr)
+    );
+    (text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn query_prints_a_table_csv_json_or_parquet() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let location = stored_run(dir.path());
+    let sql = "SELECT status, evaluations FROM runs";
+
+    let (table, stderr) = query(&location, &[sql]);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(table.contains("| status    | evaluations |"), "{table}");
+    assert!(table.contains("| completed | 20          |"), "{table}");
+    assert!(table.ends_with("1 row\n"), "{table}");
+
+    let (csv, _) = query(&location, &[sql, "--format", "csv"]);
+    assert_eq!(csv, "status,evaluations\ncompleted,20\n");
+
+    let (json, _) = query(&location, &[sql, "--format", "json"]);
+    assert_eq!(json, "{\"status\":\"completed\",\"evaluations\":20}\n");
+
+    // Parquet needs a file …
+    let out = flow()
+        .args(["query", &location, sql, "--format", "parquet"])
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("-o result.parquet"));
+    // … and what it writes reads back (through flow itself, as any Parquet reader would).
+    let file = dir.path().join("runs.parquet");
+    let (stdout, _) = query(
+        &location,
+        &[
+            "SELECT * FROM evaluations",
+            "--format",
+            "parquet",
+            "-o",
+            file.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(stdout.is_empty());
+    let bytes = std::fs::read(&file).expect("written");
+    assert_eq!(&bytes[..4], b"PAR1");
+    assert_eq!(&bytes[bytes.len() - 4..], b"PAR1");
+
+    // Queries cannot write.
+    let out = flow()
+        .args(["query", &location, "COPY (SELECT 1) TO 'leak.csv'"])
+        .current_dir(dir.path())
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dir.path().join("leak.csv").exists());
+}
+
+#[test]
+fn the_shell_takes_commands_and_multi_line_statements_and_keeps_history() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let location = stored_run(dir.path());
+    let data_home = dir.path().join("data-home");
+    let input = "\\d\n\\d nodes\nSELECT count(*) AS n\n  FROM evaluations\n  WHERE status <> 'nope';\nSELECT nope FROM runs;\n\\d nowhere\n\\q\nSELECT 'after quit';\n";
+    let out = flow()
+        .args(["query", &location])
+        .env("XDG_DATA_HOME", &data_home)
+        .write_stdin(input)
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for table in ["runs", "evaluations", "nodes", "features", "metrics"] {
+        assert!(
+            stdout.contains(&format!("{table:<12} ")),
+            "\\d lists {table}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("  visits       UInt64\n"),
+        "\\d nodes: {stdout}"
+    );
+    assert!(stdout.contains("| n  |"), "multi-line statement: {stdout}");
+    assert!(
+        stdout.contains("No field named nope"),
+        "errors are printed: {stdout}"
+    );
+    assert!(stdout.contains("no table `nowhere`"), "{stdout}");
+    assert!(
+        !stdout.contains("after quit"),
+        "\\q ends the shell: {stdout}"
+    );
+    let history = std::fs::read_to_string(data_home.join("flow/query_history"))
+        .expect("the history is saved");
+    assert!(history.contains("\\d nodes"), "{history}");
+}
+
+#[test]
+fn runs_lists_export_prints_sql_and_apply_writes_features() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let location = stored_run(dir.path());
+
+    let out = flow()
+        .args(["runs", &location])
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success());
+    let listing = text(&out.stdout);
+    assert!(listing.contains("diabetes-progression"), "{listing}");
+    assert!(listing.contains("completed"), "{listing}");
+    assert!(listing.contains("uplift %"), "{listing}");
+    let out = flow()
+        .args(["runs", &location, "--format", "csv"])
+        .output()
+        .expect("flow runs");
+    let csv = text(&out.stdout);
+    let id = csv
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').next())
+        .expect("a run")
+        .to_owned();
+    assert_eq!(id.len(), 16, "{csv}");
+
+    let out = flow()
+        .args([
+            "export",
+            &location,
+            "--run",
+            &id[..6],
+            "--table",
+            "patients",
+        ])
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sql = text(&out.stdout);
+    assert!(sql.contains("FROM \"patients\""), "{sql}");
+    assert!(sql.starts_with(&format!("-- flow run {id}")), "{sql}");
+    let stored =
+        std::fs::read_to_string(Path::new(&location).join(format!("best_features/{id}.sql")))
+            .expect("the run's SQL file");
+    assert_eq!(stored, sql.replace("\"patients\"", "\"dataset\""));
+
+    let out = flow()
+        .args(["export", &location, "--run", "ffff"])
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("there is no run `ffff`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let target = dir.path().join("features.parquet");
+    let out = flow()
+        .args(["apply", &location, "--input"])
+        .arg(repo().join("examples/data/diabetes.csv"))
+        .arg("--output")
+        .arg(&target)
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("wrote 442 rows"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(target.is_file());
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "x,y\n1,2\n").expect("writable");
+    let out = flow()
+        .args(["apply", &location, "--input"])
+        .arg(&bad)
+        .args(["--output", "never.parquet"])
+        .current_dir(dir.path())
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr).replace(['│', '\n'], " ");
+    let stderr = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        stderr.contains("the new data has no column `age`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("never.parquet").exists());
+}
+
+#[test]
+fn an_identical_run_is_refused_without_force() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let location = stored_run(dir.path());
+    let again = |force: bool| {
+        let mut cmd = flow();
+        cmd.arg("run")
+            .arg(repo().join("examples/diabetes.kdl"))
+            .args(["-S", "search.iterations=20", "-S"])
+            .arg(format!("output={location}"));
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().expect("flow runs")
+    };
+    let out = again(false);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("is already stored"), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    let out = again(true);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (csv, _) = query(
+        &location,
+        &["SELECT count(*) AS n FROM runs", "--format", "csv"],
+    );
+    assert_eq!(csv, "n\n1\n");
+}
+
+#[test]
+fn a_killed_run_leaves_whole_files_and_a_run_that_is_not_complete() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = dir.path().join("out");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flow"))
+        .arg("run")
+        .arg(repo().join("examples/diabetes.kdl"))
+        .args([
+            "-S",
+            "search.iterations=100000",
+            "-S",
+            "search.checkpoint-interval=1ms",
+            "-S",
+        ])
+        .arg(format!("output={}", output.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("flow starts");
+    // Wait until a few chunks are committed, then kill it without warning.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let chunks = |output: &Path| -> usize {
+        std::fs::read_dir(output.join("evaluations"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|partition| {
+                std::fs::read_dir(partition.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .filter(|f| f.path().extension().is_some_and(|e| e == "parquet"))
+            .count()
+    };
+    while chunks(&output) < 3 {
+        assert!(Instant::now() < deadline, "no chunks written in time");
+        assert!(
+            child.try_wait().expect("waitable").is_none(),
+            "the run ended early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("killed"); // SIGKILL
+    child.wait().expect("reaped");
+
+    let location = output.display().to_string();
+    let out = flow()
+        .args([
+            "query",
+            &location,
+            "SELECT status, chunks FROM runs",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    let row: Vec<&str> = csv.lines().nth(1).expect("a run").split(',').collect();
+    assert_eq!(row[0], "running", "a killed run is never completed: {csv}");
+    // Every file under a final `.parquet` name is whole: all of them are read, and the
+    // manifest counts no chunk that is not there.
+    let stderr = text(&out.stderr);
+    for line in stderr.lines() {
+        assert!(
+            !line.contains(".parquet:"),
+            "a .parquet file was not whole: {line}"
+        );
+    }
+    let committed: usize = row[1].parse().expect("a count");
+    assert!(committed >= 1 && committed <= chunks(&output), "{csv}");
+    let (n, _) = query(
+        &location,
+        &[
+            "SELECT count(*) > 0 AS some FROM evaluations",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(n, "some\ntrue\n");
+}
