@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, the crate-graph guard and every test.
 # Usage: scripts/test.sh            (from anywhere inside the repository)
-# Anything a test needs is installed here, so this works on a fresh machine with only
-# the Rust toolchain.
+# Anything a test needs is installed here (SeaweedFS from PyPI for the S3 tests, DuckDB
+# from PyPI for the exported SQL), so this
+# works on a fresh machine with the Rust toolchain, python3 and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,21 @@ for crate in flow-dsl flow-stdlib; do
         exit 1
     fi
 done
+
+step "a real S3-compatible server on loopback (SeaweedFS, for the S3 tests)"
+S3_STATE="${FLOW_S3_STATE:-target/s3-test}"
+eval "$(scripts/s3-server.sh start "$S3_STATE")"
+trap 'scripts/s3-server.sh stop "$S3_STATE" >/dev/null 2>&1 || true' EXIT
+# `flow` and the tests reach it like any S3-compatible endpoint.
+export AWS_ENDPOINT="$FLOW_TEST_S3_ENDPOINT"
+
+step "Python with DuckDB (a second engine for the exported SQL)"
+PY_ENV="${FLOW_TOOLS_DIR:-$HOME/.cache/flow-tools}/python"
+if ! "$PY_ENV/bin/python" -c "import duckdb" 2>/dev/null; then
+    python3 -m venv "$PY_ENV"
+    "$PY_ENV/bin/python" -m pip install --quiet --disable-pip-version-check "duckdb==2.0.1"
+fi
+export FLOW_TEST_PYTHON="$PY_ENV/bin/python"
 
 step "tests (cargo test --workspace)"
 cargo test --workspace --locked

@@ -346,3 +346,142 @@ fn a_killed_run_leaves_whole_files_and_a_run_that_is_not_complete() {
     );
     assert_eq!(n, "some\ntrue\n");
 }
+
+#[test]
+fn runs_store_on_s3_and_every_command_reads_them_there() {
+    let bucket = std::env::var("FLOW_TEST_S3_BUCKET").unwrap_or_else(|_| {
+        panic!(
+            "the S3 tests need the loopback S3 server: run them through scripts/test.sh, or \
+             start it with `eval \"$(scripts/s3-server.sh start target/s3)\"` and export \
+             AWS_ENDPOINT=$FLOW_TEST_S3_ENDPOINT"
+        )
+    });
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    let location = format!("s3://{bucket}/cli-test-{nanos}/results");
+    let out = flow()
+        .arg("run")
+        .arg(repo().join("examples/diabetes.kdl"))
+        .args(["-S", "search.iterations=12", "-S"])
+        .arg(format!("output={location}"))
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("results: {location}")),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let (csv, stderr) = query(
+        &location,
+        &[
+            "SELECT r.status, count(*) AS n FROM runs r JOIN evaluations e USING (run_id) GROUP BY r.status",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(csv, "status,n\ncompleted,12\n");
+    let out = flow()
+        .args(["runs", &location])
+        .output()
+        .expect("flow runs");
+    assert!(
+        text(&out.stdout).contains("diabetes-progression"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = flow()
+        .args(["export", &location])
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("FROM \"dataset\""));
+}
+
+#[test]
+fn exported_sql_gives_the_same_features_in_duckdb_as_apply_in_datafusion() {
+    let python = std::env::var("FLOW_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("this test needs Python with DuckDB: run it through scripts/test.sh, which installs it and sets FLOW_TEST_PYTHON")
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = repo().join("examples/data/seattle_weather.csv");
+    // Only temporal operations: the best set holds window features, ordered by time and
+    // then by row number, which the exported SELECT numbers itself.
+    let pipeline = format!(
+        r#"pipeline "temporal" {{
+    dataset {{
+        source "{}"
+        target "temp_max"
+        time "date"
+    }}
+    space {{ use "std.temporal" }}
+    evaluator {{ model "linear-regression"; cv "k-fold" folds=3 }}
+    search {{ iterations 15; seed 1 }}
+    output "results"
+}}
+"#,
+        data.display()
+    );
+    std::fs::write(dir.path().join("temporal.kdl"), pipeline).expect("writable");
+    let out = flow()
+        .arg("run")
+        .arg(dir.path().join("temporal.kdl"))
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let location = dir.path().join("results");
+    let location = location.to_str().expect("utf-8");
+    let out = flow()
+        .args(["export", location, "-o"])
+        .arg(dir.path().join("best.sql"))
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sql = std::fs::read_to_string(dir.path().join("best.sql")).expect("written");
+    assert!(
+        sql.contains(" OVER ("),
+        "the best set has a window feature:\n{sql}"
+    );
+    let applied = dir.path().join("applied.parquet");
+    let out = flow()
+        .args(["apply", location, "--input"])
+        .arg(&data)
+        .arg("--output")
+        .arg(&applied)
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let script = r#"
+import math, sys, duckdb
+data, sql_file, applied = sys.argv[1:4]
+con = duckdb.connect()
+con.execute(f"CREATE VIEW dataset AS SELECT * FROM read_csv_auto('{data}')")
+mine = con.sql(open(sql_file).read())
+theirs = con.sql(f"SELECT * FROM read_parquet('{applied}')")
+assert mine.columns == theirs.columns, (mine.columns, theirs.columns)
+a, b = mine.fetchall(), theirs.fetchall()
+assert len(a) == len(b), (len(a), len(b))
+def same(x, y):
+    if isinstance(x, float) and isinstance(y, float):
+        return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+    return x == y
+bad = [(i, ra, rb) for i, (ra, rb) in enumerate(zip(a, b)) if not all(same(x, y) for x, y in zip(ra, rb))]
+assert not bad, bad[:3]
+print(len(a), "rows agree")
+"#;
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&data)
+        .arg(dir.path().join("best.sql"))
+        .arg(&applied)
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "1461 rows agree\n");
+}

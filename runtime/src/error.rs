@@ -63,12 +63,7 @@ pub enum RuntimeError {
     },
     /// The same run (pipeline, data and seed) is already stored.
     #[error("run {run_id} is already stored at {location} ({status})")]
-    #[diagnostic(
-        code("flow::already-run"),
-        help(
-            "the same pipeline, data and seed give the same search: see it with `flow runs {location}`, or pass `--force` to run it again (the stored run stays intact until the new one completes)"
-        )
-    )]
+    #[diagnostic(code("flow::already-run"), help("{help}"))]
     AlreadyRun {
         /// The run id.
         run_id: String,
@@ -76,6 +71,8 @@ pub enum RuntimeError {
         location: String,
         /// The stored run's status.
         status: String,
+        /// What to do, for that status.
+        help: String,
     },
     /// A results location cannot be read.
     #[error("cannot read the results at {location}: {message}")]

@@ -112,10 +112,19 @@ pub async fn run_pipeline(
     let mut writer = match RunWriter::begin(location.clone(), manifest, options.force).await {
         Ok(writer) => writer,
         Err(BeginError::AlreadyStored(old)) => {
+            let help = match old.status {
+                RunStatus::Completed => format!(
+                    "the same pipeline, data and seed give the same search: see it with `flow runs {}`, or pass `--force` to run it again (the stored run stays intact until the new one completes)",
+                    location.display
+                ),
+                RunStatus::Running | RunStatus::Created => "another flow process may be running it now, or one was killed while running it: pass `--force` to start it over once no other process is".to_owned(),
+                RunStatus::Interrupted | RunStatus::Failed => "pass `--force` to start it over".to_owned(),
+            };
             return Err(RuntimeError::AlreadyRun {
                 run_id: old.run_id.clone(),
                 location: location.display.clone(),
                 status: old.status.as_str().to_owned(),
+                help,
             });
         }
         Err(BeginError::Store(message)) => {

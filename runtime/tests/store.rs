@@ -59,6 +59,11 @@ fn without_timings(rows: &[EvaluationRow]) -> Vec<EvaluationRow> {
 
 /// Checks every table of the store at `location` against what the run returned.
 async fn check_tables(results: &Results, summary: &RunSummary) {
+    check_tables_with(results, summary, "sha256:").await;
+}
+
+/// [`check_tables`], for data fingerprinted with `fingerprint` (`sha256:` or `meta:`).
+async fn check_tables_with(results: &Results, summary: &RunSummary, fingerprint: &str) {
     assert!(results.problems.is_empty(), "{:?}", results.problems);
     for table in layout::TABLES {
         let mut expected: Vec<String> = file_schema(table)
@@ -81,7 +86,7 @@ async fn check_tables(results: &Results, summary: &RunSummary) {
     assert_eq!(run.status, RunStatus::Completed);
     assert_eq!(run.pipeline, "planted");
     assert!(
-        run.data_fingerprint.starts_with("sha256:"),
+        run.data_fingerprint.starts_with(fingerprint),
         "{}",
         run.data_fingerprint
     );
@@ -557,4 +562,149 @@ async fn queries_are_read_only() {
         );
     }
     assert!(!Path::new("/tmp/flow-leak.csv").exists());
+}
+
+/// The loopback S3 server `scripts/test.sh` starts: its endpoint and bucket.
+fn s3_server() -> (String, String) {
+    let endpoint = std::env::var("FLOW_TEST_S3_ENDPOINT");
+    let bucket = std::env::var("FLOW_TEST_S3_BUCKET");
+    match (endpoint, bucket) {
+        (Ok(endpoint), Ok(bucket)) => (endpoint, bucket),
+        _ => panic!(
+            "the S3 tests need the loopback S3 server: run them through scripts/test.sh, or \
+             start it with `eval \"$(scripts/s3-server.sh start target/s3)\"` first"
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_reads_its_data_from_s3_and_stores_its_results_there() {
+    let (endpoint, bucket) = s3_server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prefix = format!(
+        "store-test-{}",
+        store::now_micros() // a fresh prefix per test run: the bucket outlives it
+    );
+    let s3 = flow_dsl::S3Options {
+        region: None,
+        endpoint: Some(endpoint.clone()),
+        allow_http: true,
+    };
+    let client = store::s3_store(&bucket, &s3).expect("an S3 client");
+    let data_key = object_store::path::Path::from(format!("{prefix}/data/planted.csv"));
+    client
+        .put(&data_key, common::planted_csv(400).into_bytes().into())
+        .await
+        .expect("the dataset uploads");
+
+    let results_url = format!("s3://{bucket}/{prefix}/results");
+    let text = format!(
+        r#"pipeline "planted" {{
+    dataset {{
+        source "s3://{bucket}/{data_key}"
+        target "y"
+    }}
+    space {{
+{SPACE}
+        max-depth 2
+    }}
+    evaluator {{
+        model "linear-regression"
+        metric "rmse"
+        cv "k-fold" folds=4
+    }}
+    search {{
+{SEARCH}
+    }}
+    output "{results_url}" {{
+        endpoint "{endpoint}"
+        allow-http #true
+    }}
+}}
+"#
+    );
+    let path = dir.path().join("planted.kdl");
+    std::fs::write(&path, text).expect("writable");
+    let summary = unwrap(run_with(&path, &RunOptions::default()).await);
+
+    let location =
+        StoreLocation::resolve(&results_url, dir.path(), &s3, false).expect("an S3 location");
+    let results = unwrap(Results::open_at(location).await);
+    // S3 data is fingerprinted by its metadata (size, time, ETag), not read twice.
+    let run = unwrap(results.run(None).await);
+    assert!(
+        run.data_fingerprint.starts_with("meta:"),
+        "{}",
+        run.data_fingerprint
+    );
+    check_tables_with(&results, &summary, "meta:").await;
+
+    // Apply reads new data from S3 and writes its features to S3.
+    let applied = unwrap(
+        store::apply(
+            &run,
+            &format!("s3://{bucket}/{data_key}"),
+            &format!("s3://{bucket}/{prefix}/applied/features.parquet"),
+            dir.path(),
+        )
+        .await,
+    );
+    assert_eq!(applied.rows, 400);
+    let written = client
+        .head(&object_store::path::Path::from(format!(
+            "{prefix}/applied/features.parquet"
+        )))
+        .await
+        .expect("the applied features are on S3");
+    assert!(written.size > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_is_stored_as_failed_and_may_simply_be_run_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut csv = String::from("a,b,label\n");
+    for i in 0..40 {
+        csv.push_str(&format!("{i},{},yes\n", i % 7));
+    }
+    std::fs::write(dir.path().join("one_class.csv"), csv).expect("writable");
+    let path = dir.path().join("one_class.kdl");
+    std::fs::write(
+        &path,
+        r#"pipeline "one-class" {
+    dataset {
+        source "one_class.csv"
+        target "label"
+        task "classification"
+    }
+    space { use "std.numeric" }
+    evaluator { model "logistic-regression" }
+    output "results"
+}
+"#,
+    )
+    .expect("writable");
+    for attempt in 0..2 {
+        match run_with(&path, &RunOptions::default()).await {
+            Err(RuntimeError::Search { message }) => {
+                assert!(message.contains("class"), "attempt {attempt}: {message}");
+            }
+            other => panic!(
+                "attempt {attempt}: expected the search to fail, got {:?}",
+                other.map(|s| s.run_id)
+            ),
+        }
+        let results = unwrap(Results::open("results", dir.path()).await);
+        let runs = unwrap(results.runs().await);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, RunStatus::Failed);
+        assert!(runs[0].finished_at.is_some());
+        assert!(
+            runs[0]
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("class")),
+            "{:?}",
+            runs[0].error
+        );
+    }
 }

@@ -39,7 +39,8 @@ pub enum BeginError {
 
 impl RunWriter {
     /// Starts writing the run `manifest` describes; refuses when the store already holds
-    /// that run, unless `force`.
+    /// that run, unless `force` or the stored run failed (then the new run replaces it
+    /// when it completes, like a forced one).
     pub async fn begin(
         location: StoreLocation,
         mut manifest: RunManifest,
@@ -49,7 +50,9 @@ impl RunWriter {
             .await
             .map_err(BeginError::Store)?;
         let staging = match existing {
-            Some(old) if !force => return Err(BeginError::AlreadyStored(Box::new(old))),
+            Some(old) if !force && old.status != RunStatus::Failed => {
+                return Err(BeginError::AlreadyStored(Box::new(old)));
+            }
             Some(_) => Some(format!("{}/{}", layout::STAGING, manifest.run_id)),
             None => None,
         };
