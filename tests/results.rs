@@ -2,25 +2,13 @@
 //! format, the shell), `flow runs`, `flow export`, `flow apply` — and of what a killed run
 //! leaves behind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+mod common;
 
-fn flow() -> Command {
-    let mut cmd = Command::cargo_bin("flow").expect("the flow binary is built");
-    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
-    cmd
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{flow, repo, text};
 
 /// Runs the diabetes example with a small budget into `dir/out`; returns that location.
 fn stored_run(dir: &Path) -> String {

@@ -598,30 +598,11 @@ async fn a_run_reads_its_data_from_s3_and_stores_its_results_there() {
         .expect("the dataset uploads");
 
     let results_url = format!("s3://{bucket}/{prefix}/results");
-    let text = format!(
-        r#"pipeline "planted" {{
-    dataset {{
-        source "s3://{bucket}/{data_key}"
-        target "y"
-    }}
-    space {{
-{SPACE}
-        max-depth 2
-    }}
-    evaluator {{
-        model "linear-regression"
-        metric "rmse"
-        cv "k-fold" folds=4
-    }}
-    search {{
-{SEARCH}
-    }}
-    output "{results_url}" {{
-        endpoint "{endpoint}"
-        allow-http #true
-    }}
-}}
-"#
+    let text = common::planted_pipeline(
+        &format!("s3://{bucket}/{data_key}"),
+        SPACE,
+        SEARCH,
+        &format!("output \"{results_url}\" {{ endpoint \"{endpoint}\"; allow-http #true; }}"),
     );
     let path = dir.path().join("planted.kdl");
     std::fs::write(&path, text).expect("writable");

@@ -37,13 +37,13 @@ pub fn planted_csv(rows: usize) -> String {
     out
 }
 
-/// Writes the planted data and a pipeline searching it into `dir`.
-pub fn write_pipeline(dir: &Path, space: &str, search: &str) -> std::path::PathBuf {
-    std::fs::write(dir.join("planted.csv"), planted_csv(400)).expect("writable");
-    let text = format!(
+/// A pipeline searching the planted data at `source` with `space` and `search` settings,
+/// and `output` as its last node.
+pub fn planted_pipeline(source: &str, space: &str, search: &str, output: &str) -> String {
+    format!(
         r#"pipeline "planted" {{
     dataset {{
-        source "planted.csv"
+        source "{source}"
         target "y"
     }}
     space {{
@@ -58,11 +58,17 @@ pub fn write_pipeline(dir: &Path, space: &str, search: &str) -> std::path::PathB
     search {{
 {search}
     }}
-    output "results"
+    {output}
 }}
 "#
-    );
+    )
+}
+
+/// Writes the planted data and a pipeline searching it into `dir`.
+pub fn write_pipeline(dir: &Path, space: &str, search: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("planted.csv"), planted_csv(400)).expect("writable");
     let path = dir.join("planted.kdl");
+    let text = planted_pipeline("planted.csv", space, search, r#"output "results""#);
     std::fs::write(&path, text).expect("writable");
     path
 }
