@@ -33,6 +33,8 @@ eval "$(scripts/s3-server.sh start "$S3_STATE")"
 trap 'scripts/s3-server.sh stop "$S3_STATE" >/dev/null 2>&1 || true' EXIT
 # `flow` and the tests reach it like any S3-compatible endpoint.
 export AWS_ENDPOINT="$FLOW_TEST_S3_ENDPOINT"
+# The fault test stops and restarts this very server.
+export FLOW_TEST_S3_STATE="$(pwd)/$S3_STATE"
 
 step "Python with DuckDB (a second engine for the exported SQL)"
 PY_ENV="${FLOW_TOOLS_DIR:-$HOME/.cache/flow-tools}/python"

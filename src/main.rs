@@ -2,7 +2,8 @@
 //! outcome into an exit code.
 //!
 //! Exit codes: 0 success; 1 the input (pipeline, data, arguments) has problems; 2 flow
-//! itself failed or the command is not built yet. A closed pipe exits 0.
+//! itself failed or the command is not built yet; 130 a run stopped by Ctrl-C or SIGTERM
+//! (stored as interrupted). A closed pipe exits 0.
 
 mod cli;
 mod commands;
@@ -16,6 +17,8 @@ use clap::Parser;
 const EXIT_USER_ERROR: u8 = 1;
 /// Exit code for flow's own failures.
 const EXIT_INTERNAL_ERROR: u8 = 2;
+/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
@@ -34,7 +37,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("{:?}", failure.report);
-            ExitCode::from(if failure.user_error {
+            ExitCode::from(if failure.interrupted {
+                EXIT_INTERRUPTED
+            } else if failure.user_error {
                 EXIT_USER_ERROR
             } else {
                 EXIT_INTERNAL_ERROR

@@ -263,11 +263,8 @@ fn every_command_of_the_brief_has_help() {
 
 #[test]
 fn unbuilt_commands_say_so_and_fail() {
-    let example = repo().join("examples/diabetes.kdl");
-    let example = example.to_str().expect("utf-8 path");
     #[rustfmt::skip]
     let commands = [
-        vec!["run", example, "--resume"],
         vec!["report", "results"],
         vec!["init", "x.csv"],
     ];

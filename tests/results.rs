@@ -253,7 +253,7 @@ fn an_identical_run_is_refused_without_force() {
 }
 
 #[test]
-fn a_killed_run_leaves_whole_files_and_a_run_that_is_not_complete() {
+fn a_killed_run_leaves_whole_files_shows_as_interrupted_and_resumes_to_the_same_search() {
     let dir = tempfile::tempdir().expect("temp dir");
     let output = dir.path().join("out");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flow"))
@@ -261,7 +261,7 @@ fn a_killed_run_leaves_whole_files_and_a_run_that_is_not_complete() {
         .arg(repo().join("examples/diabetes.kdl"))
         .args([
             "-S",
-            "search.iterations=100000",
+            "search.iterations=60",
             "-S",
             "search.checkpoint-interval=1ms",
             "-S",
@@ -333,6 +333,37 @@ fn a_killed_run_leaves_whole_files_and_a_run_that_is_not_complete() {
         ],
     );
     assert_eq!(n, "some\ntrue\n");
+
+    // Its process is gone, so it is taken as interrupted, and it resumes.
+    let out = flow()
+        .args(["runs", &location, "--format", "csv"])
+        .output()
+        .expect("flow runs");
+    assert!(
+        text(&out.stdout).contains(",interrupted,"),
+        "{}",
+        text(&out.stdout)
+    );
+    let diabetes = |output: &Path, extra: &[&str]| {
+        let out = flow()
+            .arg("run")
+            .arg(repo().join("examples/diabetes.kdl"))
+            .args(["-S", "search.iterations=60", "-S"])
+            .arg(format!("output={}", output.display()))
+            .args(extra)
+            .output()
+            .expect("flow runs");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    diabetes(&output, &["--resume"]);
+    let whole = dir.path().join("whole");
+    diabetes(&whole, &[]);
+    let log = "SELECT iteration, node_id, status, new_feature_sql, fold_scores, cache_hit FROM evaluations ORDER BY iteration";
+    let (resumed, _) = query(&location, &[log, "--format", "csv"]);
+    let (uninterrupted, _) = query(whole.to_str().expect("utf-8"), &[log, "--format", "csv"]);
+    assert_eq!(resumed, uninterrupted);
+    let (status, _) = query(&location, &["SELECT status FROM runs", "--format", "csv"]);
+    assert_eq!(status, "status\ncompleted\n");
 }
 
 #[test]

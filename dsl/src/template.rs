@@ -283,6 +283,8 @@ mod tests {
             "{x} IN (SELECT 1)",
             "EXISTS (SELECT 1)",
             "CREATE TABLE t (a INT)",
+            "COPY (SELECT {x}) TO '/tmp/leak.csv'",
+            "{x} + (SELECT count(*) FROM read_parquet('/etc/passwd'))",
             "{x} {x}",
         ] {
             let t = SqlTemplate::parse(sql).expect("placeholders are fine");

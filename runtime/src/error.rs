@@ -74,6 +74,30 @@ pub enum RuntimeError {
         /// What to do, for that status.
         help: String,
     },
+    /// The run was stopped (Ctrl-C, SIGTERM) and stored as interrupted.
+    #[error(
+        "run {run_id} was interrupted after {evaluations} evaluations; what it found is stored at {location}"
+    )]
+    #[diagnostic(code("flow::interrupted"), help("continue it with `{resume}`"))]
+    Interrupted {
+        /// The run id.
+        run_id: String,
+        /// The results location.
+        location: String,
+        /// Evaluations stored.
+        evaluations: u64,
+        /// The command that continues it.
+        resume: String,
+    },
+    /// `--resume` cannot continue the run asked for.
+    #[error("cannot resume: {message}")]
+    #[diagnostic(code("flow::cannot-resume"), help("{help}"))]
+    CannotResume {
+        /// Why.
+        message: String,
+        /// What to do.
+        help: String,
+    },
     /// A results location cannot be read.
     #[error("cannot read the results at {location}: {message}")]
     #[diagnostic(

@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod load;
 pub mod operator;
 pub mod plan;
+pub mod resume;
 pub mod run;
 pub mod search;
 pub mod store;
@@ -25,4 +26,5 @@ pub use load::{
     load_pipeline_text,
 };
 pub use plan::{CompiledPipeline, RunOptions, compile};
+pub use resume::ResumeTarget;
 pub use run::{Progress, RunSummary, run_pipeline};

@@ -14,6 +14,7 @@ use flow_dsl::{DataFormat, DataLocation, S3Options};
 use crate::error::RuntimeError;
 use crate::inspect::dataset_url;
 use crate::load::LoadedPipeline;
+use crate::operator::log::EvaluationRow;
 use crate::operator::{FeatureSearchNode, FlowQueryPlanner, SearchJob};
 use crate::store::{RunIdentity, identify, s3_store};
 
@@ -30,6 +31,10 @@ pub struct RunOptions {
     pub output: Option<String>,
     /// Runs again even when the store already holds this run.
     pub force: bool,
+    /// Continues an interrupted run instead of starting one.
+    pub resume: Option<crate::resume::ResumeTarget>,
+    /// Stops the search at the next safe point once this holds `true` (Ctrl-C).
+    pub interrupt: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// A pipeline compiled to a DataFusion logical plan, with the session that plans it.
@@ -70,6 +75,38 @@ impl CompiledPipeline {
             optimized.display_indent(),
             displayable(physical.as_ref()).indent(true)
         ))
+    }
+}
+
+impl CompiledPipeline {
+    /// The same plan, continuing a run from its stored evaluations.
+    pub fn with_replay(
+        mut self,
+        replay: Vec<EvaluationRow>,
+        prior_elapsed: std::time::Duration,
+    ) -> Result<Self, RuntimeError> {
+        let mut job = self.job.as_ref().clone();
+        job.replay = Arc::new(replay);
+        job.prior_elapsed = prior_elapsed;
+        let job = Arc::new(job);
+        let LogicalPlan::Extension(extension) = &self.logical else {
+            return Err(RuntimeError::Internal(
+                "the plan has no FeatureSearch node".to_owned(),
+            ));
+        };
+        let node = extension
+            .node
+            .as_any()
+            .downcast_ref::<FeatureSearchNode>()
+            .ok_or_else(|| {
+                RuntimeError::Internal("the plan's top is not FeatureSearch".to_owned())
+            })?
+            .with_job(Arc::clone(&job));
+        self.logical = LogicalPlan::Extension(Extension {
+            node: Arc::new(node),
+        });
+        self.job = job;
+        Ok(self)
     }
 }
 
@@ -141,6 +178,8 @@ pub async fn compile(
         exclude: spec.space.exclude.iter().map(|c| c.value.clone()).collect(),
         evaluator: spec.evaluator.clone(),
         search: spec.search.clone(),
+        replay: Arc::new(Vec::new()),
+        prior_elapsed: std::time::Duration::ZERO,
     });
     let node = FeatureSearchNode::try_new(projected.into_unoptimized_plan(), Arc::clone(&job))
         .map_err(plan_error)?;

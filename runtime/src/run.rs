@@ -14,10 +14,12 @@ use crate::inspect::dataset_url;
 use crate::load::LoadedPipeline;
 use crate::operator::log::{EvaluationRow, metric_from_name, metric_name, rows_from_batch};
 use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
+use crate::resume;
 use crate::store::{
     BeginError, MetricRow, RunManifest, RunStatus, RunWriter, StoreLocation, export_sql,
-    now_micros, resident_memory,
+    now_micros, read_metrics, resident_memory, this_host,
 };
+use tokio::sync::watch;
 
 /// Where a run stands, reported after every batch of evaluations.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +88,9 @@ impl RunSummary {
 
 /// Runs `pipeline`, calling `progress` as evaluations stream in, and writes the run into
 /// the results location: the manifest first, evaluation chunks and table snapshots at every
-/// `checkpoint-interval`, the `completed` manifest last.
+/// `checkpoint-interval`, the `completed` manifest last. With `options.resume`, continues
+/// an interrupted run instead; with `options.interrupt`, stops at the next safe point when
+/// it turns true and stores the run as interrupted.
 pub async fn run_pipeline(
     pipeline: &LoadedPipeline,
     options: &RunOptions,
@@ -108,50 +112,69 @@ pub async fn run_pipeline(
     compiled
         .ctx
         .register_object_store(location.root.as_ref(), Arc::clone(&location.store));
-    let manifest = new_manifest(pipeline, &compiled);
-    let mut writer = match RunWriter::begin(location.clone(), manifest, options.force).await {
-        Ok(writer) => writer,
-        Err(BeginError::AlreadyStored(old)) => {
-            let help = match old.status {
-                RunStatus::Completed => format!(
-                    "the same pipeline, data and seed give the same search: see it with `flow runs {}`, or pass `--force` to run it again (the stored run stays intact until the new one completes)",
-                    location.display
+    let budget = compiled.job.search.iterations;
+    let (compiled, mut writer, mut followed) = match &options.resume {
+        None => {
+            let writer = start(pipeline, &compiled, &location, options.force).await?;
+            (compiled, writer, Followed::new(budget, Duration::ZERO))
+        }
+        Some(target) => {
+            let stored = resume::find(pipeline, &compiled.identity, &location, target).await?;
+            let (writer, rows) = RunWriter::resume(location.clone(), stored)
+                .await
+                .map_err(|message| output_error(&location, message))?;
+            let prior = Duration::from_secs_f64(writer.manifest().duration_ms / 1000.0);
+            let metrics = read_metrics(&location, &writer.manifest().run_id)
+                .await
+                .map_err(|message| output_error(&location, message))?;
+            let followed = Followed::resumed(budget, rows.clone(), metrics, prior);
+            (compiled.with_replay(rows, prior)?, writer, followed)
+        }
+    };
+    let ended = follow(
+        &compiled,
+        &mut writer,
+        &mut followed,
+        progress,
+        started,
+        options.interrupt.clone(),
+    )
+    .await;
+    match ended {
+        Err(e) => {
+            // Keep what was found before the failure: the last chunk, then the failed
+            // manifest.
+            let kept = checkpoint(&mut writer, &mut followed).await;
+            let failed = writer.fail(&e.to_string()).await;
+            if let Err(message) = kept.and(failed) {
+                return Err(output_error(
+                    &location,
+                    format!("{message} (after the search failed: {e})"),
+                ));
+            }
+            return Err(e);
+        }
+        Ok(Ended::Interrupted) => {
+            checkpoint(&mut writer, &mut followed)
+                .await
+                .map_err(|message| output_error(&location, message))?;
+            let manifest = writer
+                .interrupt()
+                .await
+                .map_err(|message| output_error(&location, message))?;
+            return Err(RuntimeError::Interrupted {
+                run_id: manifest.run_id.clone(),
+                location: location.display.clone(),
+                evaluations: manifest.evaluations,
+                resume: format!(
+                    "flow run {} --resume {}",
+                    pipeline.path.display(),
+                    manifest.run_id
                 ),
-                RunStatus::Running | RunStatus::Created => "another flow process may be running it now, or one was killed while running it: pass `--force` to start it over once no other process is".to_owned(),
-                RunStatus::Interrupted | RunStatus::Failed => "pass `--force` to start it over".to_owned(),
-            };
-            return Err(RuntimeError::AlreadyRun {
-                run_id: old.run_id.clone(),
-                location: location.display.clone(),
-                status: old.status.as_str().to_owned(),
-                help,
             });
         }
-        Err(BeginError::Store(message)) => {
-            return Err(RuntimeError::Output {
-                location: location.display.clone(),
-                message,
-            });
-        }
-    };
-    let mut followed = Followed::new(compiled.job.search.iterations);
-    let outcome = follow(&compiled, &mut writer, &mut followed, progress, started).await;
-    if let Err(e) = outcome {
-        // Keep what was found before the failure: the last chunk, then the failed manifest.
-        let kept = checkpoint(&mut writer, &mut followed).await;
-        let failed = writer.fail(&e.to_string()).await;
-        if let Err(message) = kept.and(failed) {
-            return Err(RuntimeError::Output {
-                location: location.display.clone(),
-                message: format!("{message} (after the search failed: {e})"),
-            });
-        }
-        return Err(e);
+        Ok(Ended::Finished) => {}
     }
-    let output_error = |message: String| RuntimeError::Output {
-        location: location.display.clone(),
-        message,
-    };
     let baseline = followed
         .state
         .baseline
@@ -166,12 +189,12 @@ pub async fn run_pipeline(
     m.best_feature_sql.clone_from(&best.feature_sql);
     checkpoint(&mut writer, &mut followed)
         .await
-        .map_err(output_error)?;
+        .map_err(|message| output_error(&location, message))?;
     let best_sql = export_sql(writer.manifest(), DATASET_TABLE).ok();
     let manifest = writer
         .commit(best_sql.as_deref())
         .await
-        .map_err(output_error)?;
+        .map_err(|message| output_error(&location, message))?;
     Ok(RunSummary {
         run_id: compiled.job.run_id.clone(),
         metric: followed.metric,
@@ -181,8 +204,65 @@ pub async fn run_pipeline(
         evaluations: followed.rows,
         location: location.display.clone(),
         manifest,
-        elapsed: started.elapsed(),
+        elapsed: followed.state.elapsed,
     })
+}
+
+fn output_error(location: &StoreLocation, message: String) -> RuntimeError {
+    RuntimeError::Output {
+        location: location.display.clone(),
+        message,
+    }
+}
+
+/// Starts a new run, refusing one the store holds already (unless `force`).
+async fn start(
+    pipeline: &LoadedPipeline,
+    compiled: &CompiledPipeline,
+    location: &StoreLocation,
+    force: bool,
+) -> Result<RunWriter, RuntimeError> {
+    let manifest = new_manifest(pipeline, compiled);
+    match RunWriter::begin(location.clone(), manifest, force).await {
+        Ok(writer) => Ok(writer),
+        Err(BeginError::AlreadyStored(old)) => {
+            let status = old.effective_status(now_micros());
+            let resume = format!(
+                "flow run {} --resume {}",
+                pipeline.path.display(),
+                old.run_id
+            );
+            let help = match status {
+                RunStatus::Completed => format!(
+                    "the same pipeline, data and seed give the same search: see it with `flow runs {}`, or pass `--force` to run it again (the stored run stays intact until the new one completes)",
+                    location.display
+                ),
+                RunStatus::Interrupted => {
+                    format!("continue it with `{resume}`, or pass `--force` to start it over")
+                }
+                RunStatus::Running | RunStatus::Created | RunStatus::Resuming => format!(
+                    "process {} on {} is running it now; wait for it, or stop it and continue with `{resume}`",
+                    old.pid, old.host
+                ),
+                RunStatus::Failed => "pass `--force` to start it over".to_owned(),
+            };
+            Err(RuntimeError::AlreadyRun {
+                run_id: old.run_id.clone(),
+                location: location.display.clone(),
+                status: status.as_str().to_owned(),
+                help,
+            })
+        }
+        Err(BeginError::Store(message)) => Err(output_error(location, message)),
+    }
+}
+
+/// How following the operator's stream ended.
+enum Ended {
+    /// The search ended by itself.
+    Finished,
+    /// The caller asked it to stop.
+    Interrupted,
 }
 
 /// What the run has seen of the operator's output so far.
@@ -194,10 +274,12 @@ struct Followed {
     /// Log batches not yet written.
     pending: Vec<RecordBatch>,
     metrics: Vec<MetricRow>,
+    /// Search time of the run before this process took over (resume).
+    prior: Duration,
 }
 
 impl Followed {
-    fn new(budget: u64) -> Self {
+    fn new(budget: u64, prior: Duration) -> Self {
         Self {
             state: Progress {
                 evaluations: 0,
@@ -214,12 +296,33 @@ impl Followed {
             rows: Vec::new(),
             pending: Vec::new(),
             metrics: Vec::new(),
+            prior,
         }
     }
 
+    /// What a resumed run has already stored.
+    fn resumed(
+        budget: u64,
+        rows: Vec<EvaluationRow>,
+        metrics: Vec<MetricRow>,
+        prior: Duration,
+    ) -> Self {
+        let mut followed = Self::new(budget, prior);
+        followed.take_rows(rows);
+        followed.metrics = metrics;
+        followed.state.elapsed = prior;
+        followed
+    }
+
+    /// Takes a streamed batch (to be written at the next checkpoint).
     fn take(&mut self, batch: RecordBatch) {
+        self.take_rows(rows_from_batch(&batch));
+        self.pending.push(batch);
+    }
+
+    fn take_rows(&mut self, rows: Vec<EvaluationRow>) {
         let state = &mut self.state;
-        for row in rows_from_batch(&batch) {
+        for row in rows {
             if row.status == "rejected" {
                 state.rejected += 1;
             } else {
@@ -246,7 +349,6 @@ impl Followed {
             }
             self.rows.push(row);
         }
-        self.pending.push(batch);
     }
 }
 
@@ -257,16 +359,27 @@ async fn follow(
     followed: &mut Followed,
     progress: &mut dyn FnMut(&Progress),
     started: Instant,
-) -> Result<(), RuntimeError> {
+    mut interrupt: Option<watch::Receiver<bool>>,
+) -> Result<Ended, RuntimeError> {
     let physical = compiled.physical().await?;
     let mut stream = execute_stream(physical, compiled.ctx.task_ctx()).map_err(search_error)?;
     let interval = compiled.job.search.checkpoint_interval;
     let pool = Arc::clone(&compiled.ctx.runtime_env().memory_pool);
     let mut last_checkpoint = Instant::now();
-    while let Some(batch) = stream.next().await {
+    loop {
+        let next = match interrupt.as_mut() {
+            Some(rx) => tokio::select! {
+                biased;
+                () = interrupted(rx) => return Ok(Ended::Interrupted),
+                next = stream.next() => next,
+            },
+            None => stream.next().await,
+        };
+        let Some(batch) = next else { break };
         let batch = batch.map_err(search_error)?;
+        running(writer).await?;
         followed.take(batch);
-        followed.state.elapsed = started.elapsed();
+        followed.state.elapsed = followed.prior + started.elapsed();
         let state = &followed.state;
         let higher_is_better = followed.higher_is_better.unwrap_or(true);
         followed.metrics.push(MetricRow {
@@ -295,7 +408,35 @@ async fn follow(
             last_checkpoint = Instant::now();
         }
     }
+    running(writer).await?;
+    Ok(Ended::Finished)
+}
+
+/// A resumed run is `running` again once its replay is over (the first new evaluations, or
+/// the end of a search that had nothing left to do).
+async fn running(writer: &mut RunWriter) -> Result<(), RuntimeError> {
+    if writer.manifest().status == RunStatus::Resuming {
+        writer
+            .transition(RunStatus::Running)
+            .await
+            .map_err(|message| RuntimeError::Output {
+                location: writer.manifest().data_location.clone(),
+                message,
+            })?;
+    }
     Ok(())
+}
+
+/// Resolves once `rx` holds `true`; never, if its sender is gone without saying so.
+async fn interrupted(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Writes the pending log batches as a chunk, the table snapshots and the manifest.
@@ -370,6 +511,10 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
         flow_version: env!("CARGO_PKG_VERSION").to_owned(),
         datafusion_version: datafusion::DATAFUSION_VERSION.to_owned(),
         error: None,
+        host: this_host(),
+        pid: std::process::id(),
+        checkpoint_interval_ms: u64::try_from(spec.search.checkpoint_interval.as_millis())
+            .unwrap_or(u64::MAX),
     }
 }
 

@@ -187,6 +187,13 @@ fn evaluator_line(resolved: &ResolvedPipeline) -> String {
 
 impl From<RuntimeError> for Failure {
     fn from(error: RuntimeError) -> Self {
+        if matches!(error, RuntimeError::Interrupted { .. }) {
+            return Self {
+                report: miette::Report::new(error),
+                user_error: true,
+                interrupted: true,
+            };
+        }
         let user = error.is_user_error();
         let report = miette::Report::new(error);
         if user {

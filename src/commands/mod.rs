@@ -19,6 +19,8 @@ pub struct Failure {
     pub report: miette::Report,
     /// Whether the user can fix it (exit 1) or flow failed (exit 2).
     pub user_error: bool,
+    /// Whether the user stopped it (exit 130, as after SIGINT).
+    pub interrupted: bool,
 }
 
 impl Failure {
@@ -27,6 +29,7 @@ impl Failure {
         Self {
             report,
             user_error: true,
+            interrupted: false,
         }
     }
 
@@ -35,6 +38,7 @@ impl Failure {
         Self {
             report,
             user_error: false,
+            interrupted: false,
         }
     }
 }

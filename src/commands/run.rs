@@ -3,17 +3,15 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use flow_runtime::{Progress, RunOptions, RunSummary, load_pipeline, run_pipeline};
+use flow_runtime::{Progress, ResumeTarget, RunOptions, RunSummary, load_pipeline, run_pipeline};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::watch;
 
 use super::Failure;
 use crate::cli::RunArgs;
 
 /// Runs the pipeline and prints its summary.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    if args.resume.is_some() {
-        return super::unbuilt::not_built("run --resume", "checkpoints and resume", 7);
-    }
     let pipeline = load_pipeline(&args.pipeline.pipeline, &args.pipeline.overrides)?;
     let memory_limit_bytes = args
         .memory_limit
@@ -28,12 +26,17 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             })
         })
         .transpose()?;
+    let runtime = super::async_runtime()?;
     let options = RunOptions {
         memory_limit_bytes,
         output: None,
         force: args.force,
+        resume: args.resume.as_deref().map(|run| match run {
+            "latest" => ResumeTarget::Latest,
+            id => ResumeTarget::Run(id.to_owned()),
+        }),
+        interrupt: Some(watch_signals(&runtime)),
     };
-    let runtime = super::async_runtime()?;
     let bar = progress_bar(args.quiet || args.json);
     let json = args.json;
     let mut report = |p: &Progress| {
@@ -68,6 +71,63 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         let _ = std::io::stdout().write_all(summary_text(&summary).as_bytes());
     }
     Ok(())
+}
+
+/// Turns the first Ctrl-C or SIGTERM into a request to stop at the next safe point (the
+/// run then stores a checkpoint and exits 130); a second one exits at once, which loses only
+/// what was not committed yet: every stored file is whole.
+fn watch_signals(runtime: &tokio::runtime::Runtime) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    runtime.spawn(async move {
+        let Some(mut signals) = StopSignals::new() else {
+            return;
+        };
+        signals.next().await;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nstopping at the next safe point to store a checkpoint… (Ctrl-C again to stop at once)"
+        );
+        let _ = tx.send(true);
+        signals.next().await;
+        let _ = writeln!(std::io::stderr(), "\nstopped at once");
+        std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
+    });
+    rx
+}
+
+/// SIGINT and SIGTERM (Ctrl-C elsewhere), watched from the moment this exists.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> Option<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Some(Self {
+                interrupt: signal(SignalKind::interrupt()).ok()?,
+                terminate: signal(SignalKind::terminate()).ok()?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Some(Self {})
+        }
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn progress_bar(hidden: bool) -> ProgressBar {

@@ -191,11 +191,7 @@ impl<'j> Search<'j> {
         let rows = self.score(vec![root]).await?;
         let baseline_failed = rows[0].status != "ok";
         let baseline_error = rows[0].error.clone();
-        if tx
-            .send(rows_to_batch(&self.job.run_id, &rows))
-            .await
-            .is_err()
-        {
+        if !self.emit(tx, &rows).await {
             return Ok(());
         }
         if baseline_failed {
@@ -209,7 +205,7 @@ impl<'j> Search<'j> {
                 .job
                 .search
                 .time_limit
-                .is_some_and(|limit| started.elapsed() >= limit)
+                .is_some_and(|limit| started.elapsed() + self.job.prior_elapsed >= limit)
             {
                 break;
             }
@@ -239,15 +235,30 @@ impl<'j> Search<'j> {
             for row in &mut rows {
                 row.duration_ms += share;
             }
-            if tx
-                .send(rows_to_batch(&self.job.run_id, &rows))
-                .await
-                .is_err()
-            {
+            if !self.emit(tx, &rows).await {
                 return Ok(());
             }
         }
         Ok(())
+    }
+
+    /// Sends the rows the log does not hold yet (a resumed run's replayed rows are stored
+    /// already); false when nobody listens any more.
+    async fn emit(&self, tx: &Sender<Result<RecordBatch>>, rows: &[EvaluationRow]) -> bool {
+        let replayed = self.job.replay.len() as u64;
+        let new: Vec<EvaluationRow> = rows
+            .iter()
+            .filter(|r| r.iteration >= replayed)
+            .cloned()
+            .collect();
+        new.is_empty() || tx.send(rows_to_batch(&self.job.run_id, &new)).await.is_ok()
+    }
+
+    /// The stored row the `offset`-th pending node of this batch replays, if it does.
+    fn replayed(&self, offset: usize) -> Option<&EvaluationRow> {
+        usize::try_from(self.rows)
+            .ok()
+            .and_then(|rows| self.job.replay.get(rows + offset))
     }
 
     /// Gives the selected node its new children: tops up its pool of screened candidates
@@ -444,10 +455,14 @@ impl<'j> Search<'j> {
                     .and_then(|_| self.scores.get(&p.key).cloned())
             })
             .collect();
+        // A resumed run takes its stored scores instead of cross-validating again.
+        let replayed: Vec<Option<EvaluationRow>> = (0..pending.len())
+            .map(|i| self.replayed(i).cloned())
+            .collect();
         let work: Vec<(usize, Vec<ModelColumn>)> = pending
             .iter()
             .enumerate()
-            .filter(|(i, _)| cached[*i].is_none())
+            .filter(|(i, _)| cached[*i].is_none() && replayed[*i].is_none())
             .filter_map(|(i, p)| p.matrix.as_ref().ok().map(|m| (i, m.clone())))
             .collect();
         let evaluator = Arc::clone(&self.evaluator);
@@ -475,6 +490,17 @@ impl<'j> Search<'j> {
         let mut rows = Vec::with_capacity(pending.len());
         for (i, p) in pending.into_iter().enumerate() {
             let mut row = p.row;
+            if let Some(stored) = &replayed[i] {
+                let outcome = replay_outcome(stored, &row, &p.key, p.matrix.is_ok())?;
+                row.cache_hit = stored.cache_hit;
+                row.duration_ms = stored.duration_ms;
+                match outcome {
+                    Replayed::Rejected(why) => self.reject(&mut row, p.node, why),
+                    Replayed::Scored(outcome) => self.finish(&mut row, p.node, p.key, outcome),
+                }
+                rows.push(row);
+                continue;
+            }
             let outcome = match (&cached[i], p.matrix) {
                 (Some(scores), _) => {
                     row.cache_hit = true;
@@ -579,6 +605,66 @@ impl Search<'_> {
         row.status = "rejected".to_owned();
         row.reward = Some(crate::search::FAILURE_REWARD);
         row.error = Some(why);
+    }
+}
+
+/// What a stored row says about a node being replayed.
+enum Replayed {
+    /// It was rejected, for this reason.
+    Rejected(String),
+    /// It was scored (or failed).
+    Scored(std::result::Result<Scored, String>),
+}
+
+/// The stored outcome of a replayed node, after checking that the search reached the same
+/// node with the same feature set: anything else means the pipeline, the data or flow
+/// changed since the run was interrupted.
+fn replay_outcome(
+    stored: &EvaluationRow,
+    row: &EvaluationRow,
+    key: &[String],
+    computable: bool,
+) -> Result<Replayed> {
+    let same = stored.node_id == row.node_id
+        && stored.parent_id == row.parent_id
+        && stored.feature_sql == row.feature_sql;
+    if !same {
+        return Err(error(format!(
+            "cannot resume: at iteration {} the search reached node {} ({}) where the stored run has node {} ({}); the pipeline, the data or flow itself changed since the run was interrupted",
+            stored.iteration,
+            row.node_id,
+            row.new_feature.as_deref().unwrap_or("base columns"),
+            stored.node_id,
+            stored.new_feature.as_deref().unwrap_or("base columns"),
+        )));
+    }
+    let why = || stored.error.clone().unwrap_or_default();
+    match stored.status.as_str() {
+        "rejected" => Ok(Replayed::Rejected(why())),
+        "failed" => Ok(Replayed::Scored(Err(why()))),
+        _ if !computable => Err(error(format!(
+            "cannot resume: the feature set of iteration {} was scored when the run started but cannot be computed now",
+            stored.iteration
+        ))),
+        _ => {
+            // Importance is stored per feature of the set; the cache holds it per matrix
+            // column (in key order).
+            let importance = key
+                .iter()
+                .map(|sql| {
+                    stored
+                        .feature_sql
+                        .iter()
+                        .position(|s| s == sql)
+                        .and_then(|i| stored.importance.get(i).copied())
+                        .unwrap_or(0.0)
+                })
+                .collect();
+            Ok(Replayed::Scored(Ok(Scored {
+                folds: stored.fold_scores.clone(),
+                importance,
+            })))
+        }
     }
 }
 

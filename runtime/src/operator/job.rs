@@ -3,8 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use flow_dsl::{CvScheme, DatasetSpec, EvaluatorSpec, ResolvedOperation, SearchSpec};
+
+use super::log::EvaluationRow;
 
 /// The settings of one feature search, shared by the logical and physical operators.
 #[derive(Debug, Clone)]
@@ -27,6 +31,12 @@ pub struct SearchJob {
     pub evaluator: EvaluatorSpec,
     /// Budget and MCTS settings.
     pub search: SearchSpec,
+    /// The stored evaluations of an interrupted run, in order: the search replays them
+    /// (taking their scores instead of cross-validating again) to rebuild its state exactly,
+    /// and emits only what comes after.
+    pub replay: Arc<Vec<EvaluationRow>>,
+    /// Search time spent before this process took over, counted against `time-limit`.
+    pub prior_elapsed: Duration,
 }
 
 impl fmt::Display for SearchJob {

@@ -31,6 +31,15 @@ impl FeatureSearchNode {
     pub fn job(&self) -> &Arc<SearchJob> {
         &self.job
     }
+
+    /// The same search with other settings (a resumed run's replay).
+    pub fn with_job(&self, job: Arc<SearchJob>) -> Self {
+        Self {
+            input: self.input.clone(),
+            job,
+            schema: Arc::clone(&self.schema),
+        }
+    }
 }
 
 // A node's identity is its run: same run id and spec hash, same search.

@@ -8,11 +8,13 @@ use std::sync::{Arc, LazyLock, Mutex};
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use flow_dsl::S3Options;
-use object_store::ObjectStore;
+use std::time::Duration;
+
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use object_store::{BackoffConfig, ObjectStore, RetryConfig};
 
 use super::aws_config;
 
@@ -126,12 +128,28 @@ fn store_url(url: &str) -> Result<ObjectStoreUrl, String> {
     ObjectStoreUrl::parse(url).map_err(|e| e.to_string())
 }
 
+/// How S3 requests that fail for transient reasons (connection refused, 5xx, throttling)
+/// are retried: exponential backoff from 100 ms up to 5 s between attempts, with jitter,
+/// for at most two minutes per request.
+pub fn s3_retry() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        },
+        max_retries: 40,
+        retry_timeout: Duration::from_secs(120),
+    }
+}
+
 /// An S3 client for `bucket`: the environment first (`AWS_ACCESS_KEY_ID`, `AWS_REGION`,
 /// `AWS_ENDPOINT`, …), then the shared AWS config files for what it leaves unset, then the
-/// pipeline's settings on top.
+/// pipeline's settings on top; transient failures are retried ([`s3_retry`]).
 pub fn s3_store(bucket: &str, options: &S3Options) -> Result<Arc<dyn ObjectStore>, String> {
-    let mut builder =
-        aws_config::apply_profile(AmazonS3Builder::from_env()).with_bucket_name(bucket);
+    let mut builder = aws_config::apply_profile(AmazonS3Builder::from_env())
+        .with_bucket_name(bucket)
+        .with_retry(s3_retry());
     if let Some(region) = &options.region {
         builder = builder.with_region(region);
     }

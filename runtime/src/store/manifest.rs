@@ -1,6 +1,7 @@
 //! The run manifest: one row in the `runs` table, rewritten whole at every transition and
 //! checkpoint and written last when a run completes, so `status = 'completed'` means every
-//! other file of the run is in place.
+//! other file of the run is in place. It also carries the run's lifecycle: which status may
+//! follow which, and how a run whose process died is told from one still running.
 
 use std::sync::{Arc, LazyLock};
 
@@ -25,6 +26,8 @@ pub enum RunStatus {
     Interrupted,
     /// Stopped by an error (see `error`).
     Failed,
+    /// Being continued from its last checkpoint (`flow run --resume`).
+    Resuming,
 }
 
 impl RunStatus {
@@ -36,9 +39,38 @@ impl RunStatus {
             Self::Completed => "completed",
             Self::Interrupted => "interrupted",
             Self::Failed => "failed",
+            Self::Resuming => "resuming",
         }
     }
+
+    /// Whether a run in this status may move to `next`. `running` may become `resuming`
+    /// only when its process is gone (see [`RunManifest::effective_status`]).
+    pub fn can_become(self, next: Self) -> bool {
+        use RunStatus::{Completed, Created, Failed, Interrupted, Resuming, Running};
+        matches!(
+            (self, next),
+            (Created, Running | Failed | Interrupted)
+                | (Running, Completed | Interrupted | Failed | Resuming)
+                | (Interrupted, Resuming)
+                | (Resuming, Running | Interrupted | Failed)
+        )
+    }
+
+    /// Whether the run may be continued with `flow run --resume`.
+    pub fn is_resumable(self) -> bool {
+        matches!(self, Self::Interrupted)
+    }
 }
+
+/// Every status, for tests and listings.
+pub const STATUSES: [RunStatus; 6] = [
+    RunStatus::Created,
+    RunStatus::Running,
+    RunStatus::Completed,
+    RunStatus::Interrupted,
+    RunStatus::Failed,
+    RunStatus::Resuming,
+];
 
 /// One run, as the `runs` table holds it (`run_id` comes from the partition).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +146,12 @@ pub struct RunManifest {
     pub datafusion_version: String,
     /// Why the run failed.
     pub error: Option<String>,
+    /// The machine whose process writes the run.
+    pub host: String,
+    /// That process.
+    pub pid: u32,
+    /// How often the manifest is rewritten while the run goes on (its heartbeat).
+    pub checkpoint_interval_ms: u64,
 }
 
 const TIMES: [&str; 3] = ["created_at", "updated_at", "finished_at"];
@@ -173,6 +211,9 @@ pub fn manifest_schema() -> SchemaRef {
             text("flow_version", false),
             text("datafusion_version", false),
             text("error", true),
+            text("host", false),
+            Field::new("pid", DataType::UInt32, false),
+            count("checkpoint_interval_ms"),
         ]))
     });
     SCHEMA.clone()
@@ -219,9 +260,104 @@ impl RunManifest {
     }
 }
 
+/// A run whose manifest is this much older than its checkpoint interval is presumed dead
+/// when its process cannot be checked (another machine).
+const HEARTBEAT_MISSES: u64 = 3;
+
+/// The least time without a heartbeat before a run on another machine is presumed dead.
+const MIN_HEARTBEAT_MS: u64 = 60_000;
+
+impl RunManifest {
+    /// The status as readers should take it: a run that says it is going on but whose
+    /// process is gone (same machine) or has not written for several checkpoint intervals
+    /// (another machine) was interrupted by a crash.
+    pub fn effective_status(&self, now_us: i64) -> RunStatus {
+        if !matches!(
+            self.status,
+            RunStatus::Created | RunStatus::Running | RunStatus::Resuming
+        ) {
+            return self.status;
+        }
+        let dead = if !self.host.is_empty() && self.host == this_host() {
+            !process_alive(self.pid)
+        } else {
+            let silent_ms = u64::try_from((now_us - self.updated_at) / 1000).unwrap_or(0);
+            silent_ms > (HEARTBEAT_MISSES * self.checkpoint_interval_ms).max(MIN_HEARTBEAT_MS)
+        };
+        if dead {
+            RunStatus::Interrupted
+        } else {
+            self.status
+        }
+    }
+}
+
+/// This machine's name (empty when unknown).
+pub fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Whether process `pid` exists on this machine (Linux; elsewhere, assumed alive).
+fn process_alive(pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    if pid == std::process::id() {
+        return true;
+    }
+    // A zombie (killed, not yet reaped) is gone for our purpose.
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
 /// Microseconds since the Unix epoch, now.
 pub fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lifecycle_allows_exactly_these_transitions() {
+        use RunStatus::{Completed, Created, Failed, Interrupted, Resuming, Running};
+        let allowed = [
+            (Created, Running),
+            (Created, Failed),
+            (Created, Interrupted),
+            (Running, Completed),
+            (Running, Interrupted),
+            (Running, Failed),
+            (Running, Resuming),
+            (Interrupted, Resuming),
+            (Resuming, Running),
+            (Resuming, Interrupted),
+            (Resuming, Failed),
+        ];
+        for from in STATUSES {
+            for to in STATUSES {
+                assert_eq!(
+                    from.can_become(to),
+                    allowed.contains(&(from, to)),
+                    "{} → {}",
+                    from.as_str(),
+                    to.as_str()
+                );
+            }
+        }
+        assert!(STATUSES.iter().all(|s| !s.can_become(*s)));
+        assert!(!Completed.can_become(Running), "a completed run is final");
+    }
 }

@@ -21,10 +21,10 @@ pub use export::{Applied, apply, export_sql, quote};
 pub use format::{OutputFormat, render};
 pub use identity::{CONTENT_HASH_LIMIT, RunIdentity, identify, run_id};
 pub use location::{StoreLocation, s3_store};
-pub use manifest::{RunManifest, RunStatus, manifest_schema, now_micros};
+pub use manifest::{RunManifest, RunStatus, STATUSES, manifest_schema, now_micros, this_host};
 pub use results::{Results, StoreProblem, file_schema};
 pub use tables::{
     FeatureRow, MetricRow, NodeRow, feature_schema, features, metric_schema, node_schema, nodes,
     resident_memory,
 };
-pub use writer::{BeginError, RunWriter, read_manifest};
+pub use writer::{BeginError, RunWriter, read_manifest, read_metrics};

@@ -171,6 +171,54 @@ impl Results {
         out
     }
 
+    /// The runs as `flow runs` lists them, with the status readers should take: a run
+    /// whose process died shows as `interrupted` (see [`RunManifest::effective_status`]).
+    pub async fn listing(&self) -> Result<(SchemaRef, Vec<RecordBatch>), RuntimeError> {
+        let now = super::manifest::now_micros();
+        let runs = self.runs().await?;
+        let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+        let statuses: Vec<&str> = runs
+            .iter()
+            .map(|r| r.effective_status(now).as_str())
+            .collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("run_id", DataType::Utf8, false),
+            Field::new("status", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(datafusion::arrow::array::StringArray::from(ids)),
+                Arc::new(datafusion::arrow::array::StringArray::from(statuses)),
+            ],
+        )
+        .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])
+            .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+        let ctx = self.ctx.clone();
+        ctx.register_table("flow_effective_status", Arc::new(table))
+            .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+        let df = ctx
+            .sql(
+                "SELECT r.run_id AS id, r.pipeline, s.status, \
+                 date_trunc('second', r.created_at) AS started, \
+                 round(r.duration_ms / 1000.0, 1) AS seconds, \
+                 r.evaluations, r.iterations AS budget, r.metric, \
+                 round(r.baseline, 4) AS baseline, round(r.best_score, 4) AS best, \
+                 round(r.uplift * 100.0, 2) AS \"uplift %\" \
+                 FROM runs r JOIN flow_effective_status s USING (run_id) \
+                 ORDER BY r.created_at, r.run_id",
+            )
+            .await
+            .map_err(|e| RuntimeError::Internal(format!("the runs listing does not plan: {e}")))?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(|e| RuntimeError::Query {
+            message: e.to_string(),
+        })?;
+        let _ = ctx.deregister_table("flow_effective_status");
+        Ok((schema, batches))
+    }
+
     /// Every stored run, oldest first.
     pub async fn runs(&self) -> Result<Vec<RunManifest>, RuntimeError> {
         let batches = self

@@ -78,6 +78,67 @@ impl RunWriter {
         Ok(writer)
     }
 
+    /// Continues the stored run `stored` (interrupted, or running with its process gone):
+    /// reads its evaluation log back, chunk by chunk, clears what a crash left half-written,
+    /// and records `resuming`. Returns the writer and the stored evaluations, in order.
+    pub async fn resume(
+        location: StoreLocation,
+        mut stored: RunManifest,
+    ) -> Result<(Self, Vec<EvaluationRow>), String> {
+        let run_id = stored.run_id.clone();
+        let partition = location.path(&layout::partition_dir(layout::EVALUATIONS, &run_id));
+        let mut objects: Vec<Path> = location
+            .store
+            .list(Some(&partition))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        objects.sort();
+        let mut rows: Vec<EvaluationRow> = Vec::new();
+        let mut chunks = 0;
+        for path in objects {
+            if !path.as_ref().ends_with(".parquet") {
+                // A temporary file of a write that a crash cut short: never a committed chunk.
+                location
+                    .store
+                    .delete(&path)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                continue;
+            }
+            let batches = get_parquet(&location.store, &path)
+                .await?
+                .ok_or_else(|| format!("{path} disappeared while it was read"))?;
+            for batch in &batches {
+                rows.extend(crate::operator::log::rows_from_batch(batch));
+            }
+            chunks += 1;
+        }
+        if let Some((i, row)) = rows
+            .iter()
+            .enumerate()
+            .find(|(i, r)| r.iteration != *i as u64)
+        {
+            return Err(format!(
+                "the stored evaluations of run {run_id} are not a whole log: row {i} is iteration {}",
+                row.iteration
+            ));
+        }
+        stored.chunks = chunks;
+        stored.error = None;
+        stored.finished_at = None;
+        stored.host = super::manifest::this_host();
+        stored.pid = std::process::id();
+        let mut writer = Self {
+            location,
+            manifest: stored,
+            staging: None,
+        };
+        writer.transition(RunStatus::Resuming).await?;
+        Ok((writer, rows))
+    }
+
     /// The manifest as last written.
     pub fn manifest(&self) -> &RunManifest {
         &self.manifest
@@ -131,8 +192,17 @@ impl RunWriter {
         self.put_manifest().await
     }
 
-    /// Records a new status (with the manifest's current counts).
+    /// Records a new status (with the manifest's current counts); a transition the
+    /// lifecycle does not allow is a bug and is refused.
     pub async fn transition(&mut self, status: RunStatus) -> Result<(), String> {
+        if !self.manifest.status.can_become(status) {
+            return Err(format!(
+                "internal error: run {} cannot go from {} to {}",
+                self.manifest.run_id,
+                self.manifest.status.as_str(),
+                status.as_str()
+            ));
+        }
         self.manifest.status = status;
         if matches!(
             status,
@@ -153,6 +223,13 @@ impl RunWriter {
             return self.put_manifest().await;
         }
         self.transition(RunStatus::Failed).await
+    }
+
+    /// Ends the run as interrupted: everything received is written, and `flow run --resume`
+    /// continues it from there.
+    pub async fn interrupt(mut self) -> Result<RunManifest, String> {
+        self.transition(RunStatus::Interrupted).await?;
+        Ok(self.manifest)
     }
 
     /// Writes the best feature set's SQL (when it has one) and commits the run: moves a
@@ -277,6 +354,22 @@ pub async fn read_manifest(
         .ok_or_else(|| format!("{path} holds no manifest row"))?;
     manifest.run_id = run_id.to_owned();
     Ok(Some(manifest))
+}
+
+/// The `metrics` rows a run has stored (none when it has none yet).
+pub async fn read_metrics(
+    location: &StoreLocation,
+    run_id: &str,
+) -> Result<Vec<MetricRow>, String> {
+    let path = location.path(&layout::snapshot(layout::METRICS, run_id));
+    let Some(batches) = get_parquet(&location.store, &path).await? else {
+        return Ok(Vec::new());
+    };
+    let mut rows = Vec::new();
+    for batch in &batches {
+        rows.extend(super::rows::rows_from_batch::<MetricRow>(batch)?);
+    }
+    Ok(rows)
 }
 
 /// A log batch without its `run_id` column, which the partition path carries.
