@@ -347,3 +347,47 @@ async fn changing_one_folds_targets_leaves_that_folds_encodings_unchanged() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_small_memory_limit_evicts_cached_columns_without_changing_the_search() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_pipeline(dir.path(), SPACE, "        iterations 40\n        seed 4");
+    // 5,000 rows: a column is 40 KB. Under a 24 MiB limit each feature query first makes
+    // room for its 10 MiB sort reservation and its ~10 MB of results, which leaves the cache
+    // about 100 columns; every expansion draws at least 64 new ones, so columns are evicted
+    // from the third expansion on, and recomputed when needed again.
+    std::fs::write(dir.path().join("planted.csv"), common::planted_csv(5_000)).expect("writable");
+    let roomy = run(&path, &[]).await;
+    let tight = run(&path, &["search.memory-limit=\"24MiB\""]).await;
+    assert_eq!(
+        without_timings(&tight.evaluations),
+        without_timings(&roomy.evaluations)
+    );
+    let drawn = roomy
+        .evaluations
+        .iter()
+        .filter(|r| r.new_feature.is_some())
+        .count();
+    assert!(drawn > 20, "{drawn}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn running_out_of_memory_computing_features_fails_the_run_clearly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_pipeline(dir.path(), SPACE, "        iterations 20\n        seed 4");
+    let pipeline = load_pipeline(&path, &["search.memory-limit=\"1MiB\"".to_owned()])
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let options = RunOptions {
+        output: Some(common::unique_memory_location("oom")),
+        ..RunOptions::default()
+    };
+    match run_pipeline(&pipeline, &options, &mut |_| {}).await {
+        Err(flow_runtime::RuntimeError::Search { message }) => {
+            assert!(message.contains("raise `--memory-limit`"), "{message}");
+        }
+        other => panic!(
+            "expected a memory error, got {:?}",
+            other.map(|s| s.evaluations.len())
+        ),
+    }
+}

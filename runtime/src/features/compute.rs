@@ -51,24 +51,49 @@ impl FeatureTable {
         self.rows
     }
 
+    /// Bytes a sort in this session reserves up front (its feature queries sort by row).
+    pub fn sort_reservation(&self) -> usize {
+        self.ctx
+            .state()
+            .config_options()
+            .execution
+            .sort_spill_reservation_bytes
+    }
+
     /// Computes every SQL expression in `sqls`, in one query when they all plan; a
     /// candidate that fails gets its own error and does not fail the others.
     pub async fn compute(&self, sqls: &[String]) -> Vec<std::result::Result<ArrayRef, String>> {
+        match self.try_compute(sqls).await {
+            Ok(columns) => columns,
+            Err(e) => vec![Err(e.to_string()); sqls.len()],
+        }
+    }
+
+    /// [`compute`](Self::compute), except that running out of memory fails the whole call:
+    /// it says nothing about the candidates, and must not reject them.
+    pub async fn try_compute(
+        &self,
+        sqls: &[String],
+    ) -> Result<Vec<std::result::Result<ArrayRef, String>>> {
         if sqls.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         match self.query(sqls).await {
-            Ok(columns) => columns.into_iter().map(Ok).collect(),
+            Ok(columns) => Ok(columns.into_iter().map(Ok).collect()),
+            Err(e) if out_of_memory(&e) => Err(e),
             Err(_) if sqls.len() > 1 => {
                 // Isolate the failure: one query per candidate.
                 let mut out = Vec::with_capacity(sqls.len());
                 for sql in sqls {
-                    let one = self.query(std::slice::from_ref(sql)).await;
-                    out.push(one.map(|mut c| c.remove(0)).map_err(|e| e.to_string()));
+                    match self.query(std::slice::from_ref(sql)).await {
+                        Ok(mut c) => out.push(Ok(c.remove(0))),
+                        Err(e) if out_of_memory(&e) => return Err(e),
+                        Err(e) => out.push(Err(e.to_string())),
+                    }
                 }
-                out
+                Ok(out)
             }
-            Err(e) => vec![Err(e.to_string())],
+            Err(e) => Ok(vec![Err(e.to_string())]),
         }
     }
 
@@ -98,4 +123,12 @@ impl FeatureTable {
         }
         Ok(all.columns()[1..].to_vec())
     }
+}
+
+/// Whether `e` is the memory pool refusing an allocation.
+fn out_of_memory(e: &datafusion::error::DataFusionError) -> bool {
+    matches!(
+        e.find_root(),
+        datafusion::error::DataFusionError::ResourcesExhausted(_)
+    )
 }

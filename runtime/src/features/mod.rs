@@ -3,13 +3,16 @@
 //! [`FeatureExpr`] is the one representation of a feature; [`render`] is the one place
 //! SQL text is produced (every identifier quoted by [`quote_ident`]); [`FeatureTable`]
 //! computes many candidates in one DataFusion query; [`model_column`] turns a computed
-//! Arrow column into a model-ready one.
+//! Arrow column into a model-ready one; [`ColumnCache`] keeps computed columns within a
+//! memory budget.
 
+mod cache;
 mod column;
 mod compute;
 mod expr;
 mod render;
 
+pub use cache::{ColumnCache, DEFAULT_BUDGET, LIMIT_SHARE};
 pub use column::{ColumnKind, ModelColumn, classify_column, model_column};
 pub use compute::{FOLD_ID, FeatureTable, ROW_ID, TARGET_VALUE};
 pub use expr::{FeatureExpr, ParamLiteral};

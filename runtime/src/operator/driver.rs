@@ -10,7 +10,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use flow_dsl::ResolvedOperation;
@@ -24,8 +24,8 @@ use super::log::{EvaluationRow, metric_name, rows_to_batch};
 use super::prepare::{BaseColumn, prepare, with_supervision};
 use crate::eval::Evaluator;
 use crate::features::{
-    FOLD_ID, FeatureExpr, FeatureTable, ModelColumn, ROW_ID, RenderContext, TARGET_VALUE,
-    model_column, render,
+    ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, LIMIT_SHARE, ModelColumn,
+    ROW_ID, RenderContext, TARGET_VALUE, model_column, render,
 };
 use crate::search::{ActionSpace, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward};
 
@@ -66,7 +66,20 @@ pub async fn run_search(
         .thread_name(|i| format!("flow-eval-{i}"))
         .build()
         .map_err(|e| error(format!("cannot start the evaluation threads: {e}")))?;
-    let mut search = Search::new(&job, prepared.base, evaluator, pool)?;
+    let budget = match context.memory_pool().memory_limit() {
+        MemoryLimit::Finite(limit) => {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            let share = (limit as f64 * LIMIT_SHARE) as usize;
+            share
+        }
+        MemoryLimit::Infinite | MemoryLimit::Unknown => DEFAULT_BUDGET,
+    };
+    let cache = ColumnCache::new(budget, context.memory_pool());
+    let mut search = Search::new(&job, prepared.base, evaluator, pool, cache)?;
     search.run(&table, &tx, started).await
 }
 
@@ -103,8 +116,8 @@ struct Search<'j> {
     evaluator: Arc<Evaluator>,
     pool: Arc<rayon::ThreadPool>,
     higher_is_better: bool,
-    /// Model columns by canonical SQL (or why the feature is unusable).
-    columns: HashMap<String, std::result::Result<ModelColumn, String>>,
+    /// Model columns by canonical SQL (or why the feature is unusable), within a budget.
+    columns: ColumnCache,
     /// Fold scores by feature-set key.
     scores: HashMap<Vec<String>, Scored>,
     baseline: Option<f64>,
@@ -138,6 +151,7 @@ impl<'j> Search<'j> {
         base: Vec<BaseColumn>,
         evaluator: Evaluator,
         pool: rayon::ThreadPool,
+        columns: ColumnCache,
     ) -> Result<Self> {
         let dataset = &job.dataset;
         let render_ctx = RenderContext {
@@ -171,7 +185,7 @@ impl<'j> Search<'j> {
             evaluator: Arc::new(evaluator),
             pool: Arc::new(pool),
             higher_is_better: metric.higher_is_better(),
-            columns: HashMap::new(),
+            columns,
             scores: HashMap::new(),
             baseline: None,
             best: None,
@@ -227,6 +241,12 @@ impl<'j> Search<'j> {
             if children.is_empty() {
                 continue;
             }
+            // Columns evicted from the cache since they were drawn are computed again.
+            let needed: Vec<TypedFeature> = children
+                .iter()
+                .flat_map(|&child| self.tree.features(child).split_off(self.base.len()))
+                .collect();
+            self.compute_features(&needed, table).await?;
             let pending: Vec<Pending> = children.iter().map(|&child| self.pending(child)).collect();
             let compute_ms = batch_started.elapsed().as_secs_f64() * 1000.0;
             let mut rows = self.score(pending).await?;
@@ -267,12 +287,13 @@ impl<'j> Search<'j> {
     /// the log says why; a failing expression is never drawn again in this run.
     async fn expand(&mut self, selection: Selection, table: &FeatureTable) -> Result<Vec<usize>> {
         let Selection { node, room } = selection;
+        self.columns.begin_round();
         let mut failed: Vec<TypedFeature> = Vec::new();
         if self.tree.pool_mut(node).len() < room {
             let columns = &self.columns;
             let (ops, ctx) = (&self.job.operations, &self.render_ctx);
             let known_failure = |expr: &FeatureExpr| {
-                render(expr, ops, ctx).map_or(true, |sql| matches!(columns.get(&sql), Some(Err(_))))
+                render(expr, ops, ctx).map_or(true, |sql| columns.failed(&sql))
             };
             let drawn = self.tree.draw(
                 node,
@@ -280,7 +301,10 @@ impl<'j> Search<'j> {
                 (room * SCREEN_FACTOR).max(MIN_SCREENED),
                 &known_failure,
             );
-            self.compute_features(&drawn, table).await;
+            // The node's own features feed the screen; they may have been evicted.
+            let mut needed = self.tree.features(node).split_off(self.base.len());
+            needed.extend(drawn.iter().cloned());
+            self.compute_features(&needed, table).await?;
             let screen = Screen::new(&self.node_columns(node), self.evaluator.target());
             let mut scored: Vec<(f64, TypedFeature)> = Vec::with_capacity(drawn.len());
             for feature in drawn {
@@ -320,13 +344,16 @@ impl<'j> Search<'j> {
     }
 
     /// The model column of a computed feature, if it was computed.
-    fn column(&self, feature: &TypedFeature) -> Option<std::result::Result<ModelColumn, String>> {
+    fn column(
+        &mut self,
+        feature: &TypedFeature,
+    ) -> Option<std::result::Result<ModelColumn, String>> {
         let sql = render(&feature.expr, &self.job.operations, &self.render_ctx).ok()?;
-        self.columns.get(&sql).cloned()
+        self.columns.get(&sql)
     }
 
     /// The model columns of an evaluated node's feature set.
-    fn node_columns(&self, node: usize) -> Vec<ModelColumn> {
+    fn node_columns(&mut self, node: usize) -> Vec<ModelColumn> {
         let features = self.tree.features(node);
         let mut out: Vec<ModelColumn> = self
             .base
@@ -341,27 +368,44 @@ impl<'j> Search<'j> {
         out
     }
 
-    /// Computes, in one query, the features that are not cached yet.
-    async fn compute_features(&mut self, features: &[TypedFeature], table: &FeatureTable) {
+    /// Computes, in one query, the features that are not cached; the cached ones are marked
+    /// used in this round, so making room for the others cannot evict them.
+    async fn compute_features(
+        &mut self,
+        features: &[TypedFeature],
+        table: &FeatureTable,
+    ) -> Result<()> {
         let mut missing: Vec<String> = Vec::new();
         for feature in features {
             // A feature that cannot be rendered fails in `pending`, with the reason.
             if let Ok(sql) = render(&feature.expr, &self.job.operations, &self.render_ctx)
-                && !self.columns.contains_key(&sql)
+                && self.columns.get(&sql).is_none()
                 && !missing.contains(&sql)
             {
                 missing.push(sql);
             }
         }
-        let computed = table.compute(&missing).await;
+        // The query needs its sort reservation and a few copies of its result.
+        let sort_reservation = table.sort_reservation();
+        self.columns.make_room(
+            sort_reservation + table.rows() * (missing.len() + 2) * 4 * std::mem::size_of::<f64>(),
+        );
+        let computed = table.try_compute(&missing).await.map_err(|e| {
+            error(format!(
+                "computing features needs more memory than the limit allows ({e}); raise \
+                 `--memory-limit` (or `search.memory-limit`), or sample the dataset with \
+                 `sample rows=…`"
+            ))
+        })?;
         for (sql, result) in missing.into_iter().zip(computed) {
             let column = result.and_then(|array| model_column(&array));
             self.columns.insert(sql, column);
         }
+        Ok(())
     }
 
     /// The features, SQL and matrix of a node.
-    fn pending(&self, node: usize) -> Pending {
+    fn pending(&mut self, node: usize) -> Pending {
         let n = self.tree.node(node);
         let features: Vec<TypedFeature> = self.tree.features(node);
         let mut names = Vec::with_capacity(features.len());
@@ -384,7 +428,6 @@ impl<'j> Search<'j> {
             } else {
                 self.columns
                     .get(&sql)
-                    .cloned()
                     .unwrap_or_else(|| Err("the feature was not computed".to_owned()))
             };
             match model {
