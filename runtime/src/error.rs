@@ -42,7 +42,7 @@ pub enum RuntimeError {
     #[diagnostic(
         code(flow::search),
         help(
-            "the evaluations made before the failure are in the results (`flow query`); fix the cause and run again with `--force`"
+            "fix the cause and run again; the run is stored as failed, with the evaluations it made before the failure, if any (`flow runs`, `flow query`)"
         )
     )]
     Search {

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::csv::reader::Format;
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
 use flow_dsl::diagnostic::did_you_mean_help;
@@ -56,13 +57,132 @@ pub async fn inspect_dataset(pipeline: &LoadedPipeline) -> Result<DataCheck, Run
     let location = dataset_url(pipeline);
     let schema = read_schema(&location, dataset.format.value, dataset.csv)
         .await
-        .map_err(|e| RuntimeError::Dataset {
-            location: location.clone(),
-            message: e.to_string(),
-            help: "check the `source` path (relative to the pipeline file) and `format`".to_owned(),
-        })?;
-    check_columns(pipeline, &location, &schema).map_err(RuntimeError::Spec)?;
+        .map_err(|e| read_error(pipeline, &e.to_string()))?;
+    check_data(pipeline, &location, &schema)?;
     Ok(DataCheck::Inspected { location, schema })
+}
+
+/// The error for a dataset DataFusion cannot read, with a fix for the usual causes: a
+/// path that does not exist, rows with more or fewer fields than the header.
+pub(crate) fn read_error(pipeline: &LoadedPipeline, message: &str) -> RuntimeError {
+    let location = dataset_url(pipeline);
+    let source = &pipeline.resolved.spec.dataset.source.value;
+    let missing = matches!(source, DataLocation::Local(_))
+        && !source.is_glob()
+        && !Path::new(&location).exists();
+    let (message, help) = if missing {
+        let full = std::path::absolute(&location).unwrap_or_else(|_| location.clone().into());
+        (
+            "no such file or directory".to_owned(),
+            format!(
+                "check the `source` path; a relative path is relative to the pipeline file's directory, so this one is {}",
+                full.display()
+            ),
+        )
+    } else if message.contains("unequal lengths") || message.contains("number of fields") {
+        (
+            message.to_owned(),
+            "every row must have as many fields as the header: fix the row named above, or quote a field that contains the delimiter (`\"a,b\"`); if the file uses another delimiter, write `format \"csv\" delimiter=\";\"`".to_owned(),
+        )
+    } else {
+        (
+            message.to_owned(),
+            "check the `source` path (relative to the pipeline file) and `format`".to_owned(),
+        )
+    };
+    RuntimeError::Dataset {
+        location,
+        message,
+        help,
+    }
+}
+
+/// Checks the data's schema before anything runs, for `flow check` and `flow run` alike:
+/// the file has columns, a CSV header names each column once, every column the pipeline
+/// names exists and the target is a column a model can predict.
+pub(crate) fn check_data(
+    pipeline: &LoadedPipeline,
+    location: &str,
+    schema: &SchemaRef,
+) -> Result<(), RuntimeError> {
+    if schema.fields().is_empty() {
+        return Err(RuntimeError::Dataset {
+            location: location.to_owned(),
+            message: "the file is empty: it has no header line and no rows".to_owned(),
+            help: "point `source` at the file that holds the data, or write the column names and the rows into this one".to_owned(),
+        });
+    }
+    if let Some(message) = duplicate_header(pipeline, location) {
+        return Err(RuntimeError::Dataset {
+            location: location.to_owned(),
+            message,
+            help: "give every column in the header (the first line) a name of its own".to_owned(),
+        });
+    }
+    check_columns(pipeline, location, schema).map_err(RuntimeError::Spec)
+}
+
+/// A column name the header of a local CSV file repeats, said as a problem. DataFusion
+/// merges columns of the same name into one, so the rows would then have more fields than
+/// the table: the header itself has to be read to say what is wrong.
+fn duplicate_header(pipeline: &LoadedPipeline, location: &str) -> Option<String> {
+    let dataset = &pipeline.resolved.spec.dataset;
+    if dataset.format.value != DataFormat::Csv || !dataset.csv.header || location.ends_with(".gz") {
+        return None;
+    }
+    let file = std::fs::File::open(location).ok()?;
+    let (header, _) = Format::default()
+        .with_header(true)
+        .with_delimiter(dataset.csv.delimiter)
+        .infer_schema(file, Some(0))
+        .ok()?;
+    let names: Vec<&String> = header.fields().iter().map(|f| f.name()).collect();
+    names.iter().enumerate().find_map(|(second, name)| {
+        let first = names[..second].iter().position(|n| n == name)?;
+        Some(format!(
+            "the header names column `{name}` twice (columns {} and {} of the first line), so its rows cannot be read",
+            first + 1,
+            second + 1
+        ))
+    })
+}
+
+/// The columns of the data that flow cannot use and the pipeline does not already leave
+/// out (`drop`, `id`, `exclude`), with what they hold (`a list`, `a struct`, …): nested
+/// values (lists, structs, maps, unions) are neither features nor inputs of operations.
+/// `flow run` skips them and `flow check` notes them.
+pub fn skipped_columns(pipeline: &LoadedPipeline, schema: &Schema) -> Vec<(String, String)> {
+    let spec = &pipeline.resolved.spec;
+    let dataset = &spec.dataset;
+    let left_out = |name: &str| {
+        dataset
+            .drop
+            .iter()
+            .chain(&spec.space.exclude)
+            .chain(dataset.id.as_ref())
+            .any(|c| c.value == name)
+    };
+    schema
+        .fields()
+        .iter()
+        .filter(|f| f.data_type().is_nested() && !left_out(f.name()))
+        .map(|f| (f.name().clone(), nested_kind(f.data_type()).to_owned()))
+        .collect()
+}
+
+/// A nested type in a word or two.
+fn nested_kind(ty: &DataType) -> &'static str {
+    match ty {
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::FixedSizeList(..)
+        | DataType::ListView(_)
+        | DataType::LargeListView(_) => "a list",
+        DataType::Struct(_) => "a struct",
+        DataType::Map(..) => "a map",
+        DataType::Union(..) => "a union",
+        _ => "nested values",
+    }
 }
 
 async fn read_schema(
@@ -128,9 +248,17 @@ fn check_columns(
         .chain(&spec.space.include)
         .chain(&spec.space.exclude)
         .collect();
+    let delimiter = other_delimiter(pipeline, &names);
     let mut items = Vec::new();
     for column in named {
         if !names.contains(&column.value.as_str()) {
+            let help = match delimiter {
+                Some((header, written)) => format!(
+                    "the header was read as the single column `{header}`: the file looks `{}`-separated; write `format \"csv\" delimiter=\"{written}\"` in the `dataset` block",
+                    written.replace("\\t", "tab")
+                ),
+                None => did_you_mean_help(&column.value, &names, "its columns are"),
+            };
             items.push(
                 SpecDiagnostic::new(
                     &pipeline.sources,
@@ -139,13 +267,27 @@ fn check_columns(
                     format!("the data has no column `{}`", column.value),
                     format!("not a column of {location}"),
                 )
-                .with_help(did_you_mean_help(
-                    &column.value,
-                    &names,
-                    "its columns are",
-                )),
+                .with_help(help),
             );
         }
+    }
+    if let Ok(field) = schema.field_with_name(&d.target.value)
+        && field.data_type().is_nested()
+    {
+        items.push(
+            SpecDiagnostic::new(
+                &pipeline.sources,
+                ErrorKind::InvalidValue,
+                d.target.loc,
+                format!(
+                    "the target `{}` holds {} values, which cannot be predicted",
+                    d.target.value,
+                    field.data_type()
+                ),
+                "a nested column",
+            )
+            .with_help("name a column of numbers, strings or booleans as the `target`"),
+        );
     }
     if let Some(time) = &d.time
         && let Ok(field) = schema.field_with_name(&time.value)
@@ -171,6 +313,24 @@ fn check_columns(
     } else {
         Err(Diagnostics { items })
     }
+}
+
+/// When a CSV header was read as one column that contains a common delimiter other than
+/// the configured one: that column, and the delimiter as it is written in KDL (`;`, `\t`,
+/// `|` or `,`).
+fn other_delimiter<'a>(
+    pipeline: &LoadedPipeline,
+    names: &[&'a str],
+) -> Option<(&'a str, &'static str)> {
+    let dataset = &pipeline.resolved.spec.dataset;
+    let [single] = names else { return None };
+    if dataset.format.value != DataFormat::Csv {
+        return None;
+    }
+    [(b';', ";"), (b'\t', "\\t"), (b'|', "|"), (b',', ",")]
+        .into_iter()
+        .find(|(byte, _)| *byte != dataset.csv.delimiter && single.contains(char::from(*byte)))
+        .map(|(_, written)| (*single, written))
 }
 
 fn is_orderable_time(ty: &DataType) -> bool {

@@ -20,7 +20,7 @@ pub mod search;
 pub mod store;
 
 pub use error::RuntimeError;
-pub use inspect::{DataCheck, dataset_url, inspect_dataset};
+pub use inspect::{DataCheck, dataset_url, inspect_dataset, skipped_columns};
 pub use load::{
     FileKind, FsModuleLoader, LoadedModule, LoadedPipeline, file_kind, load_module, load_pipeline,
     load_pipeline_text,

@@ -8,11 +8,13 @@ use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
-use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
+use datafusion::prelude::{
+    CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
+};
 use flow_dsl::{DataFormat, DataLocation, S3Options};
 
 use crate::error::RuntimeError;
-use crate::inspect::dataset_url;
+use crate::inspect::{check_data, dataset_url, read_error, skipped_columns};
 use crate::load::LoadedPipeline;
 use crate::operator::log::EvaluationRow;
 use crate::operator::{FeatureSearchNode, FlowQueryPlanner, SearchJob};
@@ -49,6 +51,9 @@ pub struct CompiledPipeline {
     pub identity: RunIdentity,
     /// The columns the search reads, with their Arrow types.
     pub input_columns: Vec<(String, String)>,
+    /// Columns of the data left out because flow cannot use their type, with what they
+    /// hold (`a list`, `a struct`, …); `flow check` notes them.
+    pub skipped_columns: Vec<(String, String)>,
 }
 
 impl CompiledPipeline {
@@ -131,7 +136,12 @@ pub async fn compile(
     let runtime = runtime
         .build_arc()
         .map_err(|e| RuntimeError::Internal(format!("cannot set up the runtime: {e}")))?;
+    // Whole files, never byte ranges of one: the search's row order (row ids, folds,
+    // samples) must not depend on how a scan was split.
+    let config =
+        SessionConfig::new().set_bool("datafusion.optimizer.repartition_file_scans", false);
     let state = SessionStateBuilder::new()
+        .with_config(config)
         .with_default_features()
         .with_runtime_env(runtime)
         .with_query_planner(Arc::new(FlowQueryPlanner))
@@ -143,12 +153,15 @@ pub async fn compile(
         .table(DATASET_TABLE)
         .await
         .map_err(|e| dataset_error(pipeline, &e))?;
+    check_data(pipeline, &dataset_url(pipeline), df.schema().inner())?;
+    let skipped_columns = skipped_columns(pipeline, df.schema().as_arrow());
     let dropped: Vec<&str> = dataset
         .drop
         .iter()
         .map(|c| c.value.as_str())
         .chain(dataset.id.as_ref().map(|c| c.value.as_str()))
         .chain(spec.space.exclude.iter().map(|c| c.value.as_str()))
+        .chain(skipped_columns.iter().map(|(name, _)| name.as_str()))
         .collect();
     let columns: Vec<String> = df
         .schema()
@@ -192,15 +205,12 @@ pub async fn compile(
         job,
         identity,
         input_columns,
+        skipped_columns,
     })
 }
 
 fn dataset_error(pipeline: &LoadedPipeline, e: &dyn std::fmt::Display) -> RuntimeError {
-    RuntimeError::Dataset {
-        location: dataset_url(pipeline),
-        message: e.to_string(),
-        help: "check the `source` path (relative to the pipeline file) and `format`".to_owned(),
-    }
+    read_error(pipeline, &e.to_string())
 }
 
 async fn register_dataset(

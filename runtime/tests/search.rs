@@ -391,3 +391,56 @@ async fn running_out_of_memory_computing_features_fails_the_run_clearly() {
         ),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_reach_the_search_in_file_order_however_the_data_is_split() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_pipeline(dir.path(), SPACE, "        iterations 40\n        seed 2");
+    let whole = run(&path, &[]).await;
+
+    // The same rows as three files of a directory, which DataFusion scans as several
+    // partitions on a multi-core machine.
+    let csv = common::planted_csv(400);
+    let mut lines = csv.lines();
+    let header = lines.next().expect("a header");
+    let rows: Vec<&str> = lines.collect();
+    std::fs::create_dir(dir.path().join("parts")).expect("writable");
+    for (i, chunk) in rows.chunks(134).enumerate() {
+        let text = format!("{header}\n{}\n", chunk.join("\n"));
+        std::fs::write(dir.path().join(format!("parts/part-{i}.csv")), text).expect("writable");
+    }
+    let split = run(
+        &path,
+        &["dataset.source=\"parts/\"", "dataset.format=\"csv\""],
+    )
+    .await;
+    assert_eq!(
+        without_timings(&split.evaluations),
+        without_timings(&whole.evaluations)
+    );
+
+    let pipeline = load_pipeline(
+        &path,
+        &[
+            "dataset.source=\"parts/\"".to_owned(),
+            "dataset.format=\"csv\"".to_owned(),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let plan = flow_runtime::compile(&pipeline, &RunOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .explain()
+        .await
+        .expect("explains");
+    for merge in [
+        "RepartitionExec",
+        "CoalescePartitionsExec",
+        "SortPreservingMergeExec",
+    ] {
+        assert!(
+            !plan.contains(merge),
+            "the plan merges partitions in arrival order:\n{plan}"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::io::Write;
 use flow_dsl::{CvScheme, ResolvedPipeline};
 use flow_runtime::{
     DataCheck, FileKind, LoadedModule, LoadedPipeline, RuntimeError, file_kind, inspect_dataset,
-    load_module, load_pipeline,
+    load_module, load_pipeline, skipped_columns,
 };
 
 use super::Failure;
@@ -77,6 +77,10 @@ fn print_valid(pipeline: &LoadedPipeline, data: &DataCheck, format: Format) {
                 DataCheck::Inspected { location, schema } => serde_json::json!({
                     "location": location,
                     "columns": schema.fields().len(),
+                    "skipped_columns": skipped_columns(pipeline, schema)
+                        .into_iter()
+                        .map(|(name, _)| name)
+                        .collect::<Vec<_>>(),
                 }),
                 DataCheck::Skipped { reason } => serde_json::json!({ "skipped": reason }),
             },
@@ -152,6 +156,19 @@ fn summary(pipeline: &LoadedPipeline, data: &DataCheck) -> String {
     let mut out = format!("✓ {} is valid\n", pipeline.path.display());
     for (key, value) in rows {
         out.push_str(&format!("  {key:<11} {value}\n"));
+    }
+    if let DataCheck::Inspected { schema, .. } = data {
+        let skipped = skipped_columns(pipeline, schema);
+        if !skipped.is_empty() {
+            let names: Vec<String> = skipped
+                .iter()
+                .map(|(name, kind)| format!("`{name}` ({kind})"))
+                .collect();
+            out.push_str(&format!(
+                "  note: the search skips {}: nested values cannot be features (`drop` them to silence this)\n",
+                names.join(", ")
+            ));
+        }
     }
     out
 }

@@ -4,15 +4,20 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, Partitioning, PlanProperties,
-    SendableRecordBatchStream,
+use datafusion::physical_plan::stream::{
+    RecordBatchReceiverStreamBuilder, RecordBatchStreamAdapter,
 };
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
+    Partitioning, PlanProperties, SendableRecordBatchStream,
+};
+use futures::{StreamExt, TryStreamExt};
 
 use super::driver::run_search;
 use super::job::SearchJob;
@@ -77,8 +82,14 @@ impl ExecutionPlan for FeatureSearchExec {
     }
 
     fn required_input_distribution(&self) -> Vec<Distribution> {
-        // The search needs every row in one place, in order.
-        vec![Distribution::SinglePartition]
+        // The search reads every input partition itself, in order (see `execute`): merging
+        // them first would interleave rows in arrival order, which varies between runs.
+        vec![Distribution::UnspecifiedDistribution]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        // Round-robin repartitioning would shuffle the rows.
+        vec![false]
     }
 
     fn maintains_input_order(&self) -> Vec<bool> {
@@ -117,11 +128,116 @@ impl ExecutionPlan for FeatureSearchExec {
                 "FeatureSearchExec has one partition, asked for {partition}"
             )));
         }
-        let input = self.input.execute(0, Arc::clone(&context))?;
+        // Partition after partition: files in path order, each file from start to end, so
+        // the rows reach the search in the same order on every run.
+        let partitions = self.input.output_partitioning().partition_count();
+        let streams = (0..partitions)
+            .map(|p| self.input.execute(p, Arc::clone(&context)))
+            .collect::<Result<Vec<_>>>()?;
+        let in_order = RecordBatchStreamAdapter::new(
+            self.input.schema(),
+            futures::stream::iter(streams).flatten(),
+        );
+        let input = said_as_data_errors(Box::pin(in_order), self);
         let mut builder = RecordBatchReceiverStreamBuilder::new(evaluation_schema(), 4);
         let tx = builder.tx();
         let job = Arc::clone(&self.job);
         builder.spawn(async move { run_search(input, job, context, tx).await });
         Ok(builder.build())
+    }
+}
+
+/// The operator's input with its read errors said as problems of the dataset: which file,
+/// and for a value that does not fit its column's type, which column and row. A CSV
+/// column's type is inferred from the first rows, so a word far down a column of numbers
+/// only shows up here, while the search reads the data.
+fn said_as_data_errors(
+    input: SendableRecordBatchStream,
+    exec: &FeatureSearchExec,
+) -> SendableRecordBatchStream {
+    let source = exec.job.dataset.source.value.display();
+    let columns = file_columns(&exec.input);
+    let schema = input.schema();
+    let input = input.map_err(move |e| match e {
+        DataFusionError::ResourcesExhausted(_) => e,
+        other => {
+            DataFusionError::Execution(describe_read_error(&source, &columns, &other.to_string()))
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, input))
+}
+
+/// The columns of the files under `plan`, in file order (what a CSV reader's column index
+/// counts), or none when the plan is not a single file scan.
+fn file_columns(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
+    let mut plan = Arc::clone(plan);
+    loop {
+        if let Some(scan) = plan.downcast_ref::<DataSourceExec>() {
+            return scan
+                .data_source()
+                .downcast_ref::<FileScanConfig>()
+                .map(|config| {
+                    config
+                        .file_schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+        let next = match plan.children().as_slice() {
+            [child] => Arc::clone(child),
+            _ => return Vec::new(),
+        };
+        plan = next;
+    }
+}
+
+/// A read error of the dataset `source`, said for its user. Arrow's CSV parse errors read
+/// "Error while parsing value 'x' as type 'Int64' for column 1 at line 9. Row data:
+/// '[…]'": the column becomes its name and the row its values (line numbers count from the
+/// start of a partition of the file, not of the file).
+fn describe_read_error(source: &str, columns: &[String], message: &str) -> String {
+    let parsed = (|| {
+        let rest = message.split_once("Error while parsing value '")?.1;
+        let (value, rest) = rest.split_once("' as type '")?;
+        let (ty, rest) = rest.split_once("' for column ")?;
+        let (index, rest) = rest.split_once(" at line ")?;
+        let row = rest
+            .split_once("Row data: '")
+            .map(|(_, r)| r.trim_end_matches('\''));
+        let column = columns.get(index.trim().parse::<usize>().ok()?)?;
+        Some((value, ty, column, row))
+    })();
+    match parsed {
+        Some((value, ty, column, row)) => format!(
+            "cannot read the dataset {source}: the value `{value}` in column `{column}`{} is not {ty} like the rows before it (a CSV column's type is inferred from its first rows); correct or empty that cell, or leave the column out with `drop \"{}\"`",
+            row.map(|r| format!(" (the row {r})")).unwrap_or_default(),
+            column.replace('"', "\\\"")
+        ),
+        None if message.contains("number of fields") => format!(
+            "cannot read the dataset {source}: {message}; every row must have as many fields as the header: fix that row, or quote a field that contains the delimiter"
+        ),
+        None => format!("cannot read the dataset {source}: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_does_not_parse_is_named_with_its_column_and_row() {
+        let columns = ["a".to_owned(), "b".to_owned()];
+        let message = "Arrow error: Parser error: Error while parsing value 'abc' as type 'Int64' for column 1 at line 1501. Row data: '[5,abc]'";
+        assert_eq!(
+            describe_read_error("d.csv", &columns, message),
+            "cannot read the dataset d.csv: the value `abc` in column `b` (the row [5,abc]) is not Int64 like the rows before it (a CSV column's type is inferred from its first rows); correct or empty that cell, or leave the column out with `drop \"b\"`"
+        );
+        assert_eq!(
+            describe_read_error("d.csv", &[], message),
+            format!("cannot read the dataset d.csv: {message}")
+        );
     }
 }

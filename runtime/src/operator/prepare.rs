@@ -49,17 +49,35 @@ fn error(message: String) -> DataFusionError {
 /// Prepares `data` (the operator's whole input) for `job`.
 pub fn prepare(job: &SearchJob, data: RecordBatch) -> Result<Prepared> {
     let target_name = &job.dataset.target.value;
-    let target_column = data
-        .column_by_name(target_name)
-        .ok_or_else(|| error(format!("the data has no target column `{target_name}`")))?;
+    let source = job.dataset.source.value.display();
+    let target_column = data.column_by_name(target_name).ok_or_else(|| {
+        error(format!(
+            "{source} has no target column `{target_name}`; name one of its columns in `target`"
+        ))
+    })?;
     let before = data.num_rows();
     let data = filter_record_batch(&data, &is_not_null(target_column.as_ref())?)?;
     let dropped_rows = before - data.num_rows();
+    if before == 0 {
+        return Err(error(format!(
+            "{source} has no rows (a header at most); a search needs data: add rows, or point `source` at the file that holds them"
+        )));
+    }
+    if data.num_rows() == 0 {
+        return Err(error(format!(
+            "the target column `{target_name}` is empty (NULL) in all {before} rows of {source}, so there is nothing to learn from; fill it in, or name another column in `target`"
+        )));
+    }
     let data = sample(job, data)?;
     if data.num_rows() < 2 {
         return Err(error(format!(
-            "the dataset has {} usable rows ({dropped_rows} dropped for a NULL target); a search needs more",
-            data.num_rows()
+            "{source} has {} usable rows ({dropped_rows} dropped for an empty target{}); a search needs at least 2",
+            data.num_rows(),
+            if job.dataset.sample.is_some() {
+                ", then sampled"
+            } else {
+                ""
+            }
         )));
     }
     let table = with_row_id(&data)?;
@@ -70,7 +88,7 @@ pub fn prepare(job: &SearchJob, data: RecordBatch) -> Result<Prepared> {
         Some(t) => t.value,
         None => infer_task(target_array.as_ref()),
     };
-    let target = encode_target(target_array, task, target_name)?;
+    let target = encode_target(target_array, task, &format!("`{target_name}` of {source}"))?;
     let base = base_columns(job, &table);
     if base.iter().all(|c| c.model.is_err()) {
         let reasons: Vec<String> = base
@@ -163,23 +181,42 @@ fn infer_task(target: &dyn Array) -> Task {
     Task::Classification
 }
 
-fn encode_target(array: &ArrayRef, task: Task, name: &str) -> Result<Target> {
+/// The target as the models see it. Every row has a target value (rows without one were
+/// dropped); `target` names it in messages (`` `y` of data.csv ``). A target that cannot
+/// be learnt (not numbers for a regression, one value in every row) is an error that says
+/// what to do.
+fn encode_target(array: &ArrayRef, task: Task, target: &str) -> Result<Target> {
     match task {
         Task::Regression => {
             let floats = cast(array, &DataType::Float64).map_err(|_| {
                 error(format!(
-                    "the target `{name}` holds {} values, which cannot be regressed; declare `task \"classification\"`",
+                    "the target {target} holds {} values, which cannot be regressed; declare `task \"classification\"`",
                     array.data_type()
                 ))
             })?;
+            // A string that is not a number casts to NULL: name the first one.
+            if let Some(row) = (0..array.len()).find(|&i| array.is_valid(i) && floats.is_null(i)) {
+                let text = cast(&array.slice(row, 1), &DataType::Utf8)?;
+                let value = text.as_string::<i32>().value(0).to_owned();
+                return Err(error(format!(
+                    "the target {target} holds `{value}`, which is not a number, but a regression needs numbers; declare `task \"classification\"` to predict its values as classes, or correct the column"
+                )));
+            }
             let values: Vec<f64> = floats
                 .as_primitive::<Float64Type>()
                 .iter()
                 .map(|v| v.unwrap_or(f64::NAN))
                 .collect();
-            if values.iter().any(|v| !v.is_finite()) {
+            if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
                 return Err(error(format!(
-                    "the target `{name}` has values that are not finite numbers"
+                    "the target {target} holds `{bad}`, which is not a finite number; remove those rows or correct the column"
+                )));
+            }
+            if let Some(first) = values.first()
+                && values.iter().all(|v| v == first)
+            {
+                return Err(error(format!(
+                    "the target {target} holds the same value ({first}) in every row, so there is nothing to predict; name another column in `target`"
                 )));
             }
             Ok(Target::Regression(Array1::from(values)))
@@ -194,10 +231,14 @@ fn encode_target(array: &ArrayRef, task: Task, name: &str) -> Result<Target> {
                 _ => a.cmp(b),
             });
             classes.dedup();
-            if classes.len() < 2 {
+            if let [only] = classes.as_slice() {
                 return Err(error(format!(
-                    "the target `{name}` has {} class; classification needs at least two",
-                    classes.len()
+                    "the target {target} holds the same value ({only}) in every row, so there is nothing to predict: classification needs at least two classes; name another column in `target`"
+                )));
+            }
+            if classes.is_empty() {
+                return Err(error(format!(
+                    "the target {target} has no values that can be classes; name another column in `target`"
                 )));
             }
             let labels: Vec<usize> = strings
@@ -303,7 +344,7 @@ mod tests {
     fn classes_are_sorted_numerically_when_the_target_is_numeric() {
         let ints: ArrayRef = Arc::new(Int64Array::from(vec![10, 2, 10, 1]));
         let Target::Classification { labels, classes } =
-            encode_target(&ints, Task::Classification, "y").expect("valid")
+            encode_target(&ints, Task::Classification, "`y`").expect("valid")
         else {
             panic!("classification expected")
         };
