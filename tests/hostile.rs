@@ -533,7 +533,8 @@ fn nested_parquet_columns_are_skipped_with_a_note_and_cannot_be_the_target() {
         "{}",
         text(&check.stdout)
     );
-    case.runs_ok();
+    let summary = case.runs_ok();
+    assert_eq!(summary["skipped_columns"], serde_json::json!(["s", "l"]));
     assert_eq!(
         case.stored_run()["input_columns"],
         serde_json::json!(["a", "y"])

@@ -61,6 +61,8 @@ pub struct RunSummary {
     pub location: String,
     /// The run's manifest as committed.
     pub manifest: RunManifest,
+    /// Columns of the data the search left out (nested values), with what they hold.
+    pub skipped_columns: Vec<(String, String)>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -204,6 +206,7 @@ pub async fn run_pipeline(
         evaluations: followed.rows,
         location: location.display.clone(),
         manifest,
+        skipped_columns: compiled.skipped_columns.clone(),
         elapsed: followed.state.elapsed,
     })
 }

@@ -168,6 +168,7 @@ fn summary_json(s: &RunSummary) -> serde_json::Value {
         "best_features": s.best.feature_names,
         "best_feature_sql": s.best.feature_sql,
         "results": s.location,
+        "skipped_columns": s.skipped_columns.iter().map(|(name, _)| name).collect::<Vec<_>>(),
         "elapsed_s": s.elapsed.as_secs_f64(),
     })
 }
@@ -207,6 +208,17 @@ fn summary_text(s: &RunSummary) -> String {
     }
     if s.best.feature_names.len() <= base {
         out.push_str("  (no engineered feature beat the base columns)\n");
+    }
+    if !s.skipped_columns.is_empty() {
+        let names: Vec<String> = s
+            .skipped_columns
+            .iter()
+            .map(|(name, kind)| format!("`{name}` ({kind})"))
+            .collect();
+        out.push_str(&format!(
+            "note: the search skipped {}: nested values cannot be features\n",
+            names.join(", ")
+        ));
     }
     let location = shell_word(&s.location);
     out.push_str(&format!("results: {}\n", s.location));
