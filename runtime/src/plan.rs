@@ -119,6 +119,17 @@ fn plan_error(e: datafusion::error::DataFusionError) -> RuntimeError {
     RuntimeError::Internal(format!("planning failed: {e}"))
 }
 
+/// The session settings of a search, which make every result independent of thread
+/// timing: scans read whole files (never byte ranges of one) and in-memory tables are
+/// never split or dealt round-robin to threads. Either would let rows reach an operator in
+/// arrival order — a different row order for the search, and different float sums in
+/// window aggregates (`avg(x) OVER ()`) on every run.
+pub fn search_session_config() -> SessionConfig {
+    SessionConfig::new()
+        .set_bool("datafusion.optimizer.repartition_file_scans", false)
+        .set_bool("datafusion.optimizer.enable_round_robin_repartition", false)
+}
+
 /// Compiles `pipeline` into a plan (registering the dataset; nothing is read yet).
 pub async fn compile(
     pipeline: &LoadedPipeline,
@@ -136,12 +147,8 @@ pub async fn compile(
     let runtime = runtime
         .build_arc()
         .map_err(|e| RuntimeError::Internal(format!("cannot set up the runtime: {e}")))?;
-    // Whole files, never byte ranges of one: the search's row order (row ids, folds,
-    // samples) must not depend on how a scan was split.
-    let config =
-        SessionConfig::new().set_bool("datafusion.optimizer.repartition_file_scans", false);
     let state = SessionStateBuilder::new()
-        .with_config(config)
+        .with_config(search_session_config())
         .with_default_features()
         .with_runtime_env(runtime)
         .with_query_planner(Arc::new(FlowQueryPlanner))

@@ -444,3 +444,71 @@ async fn rows_reach_the_search_in_file_order_however_the_data_is_split() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn window_features_compute_to_the_same_bits_every_time() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Array, AsArray, Float64Array, RecordBatch, UInt64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
+    use datafusion::prelude::SessionContext;
+    use flow_runtime::features::{FeatureTable, ROW_ID};
+
+    // Enough rows for several batches, and more partitions than this machine may have
+    // cores: a float sum over rows taken in arrival order would differ between runs.
+    let rows = 100_000u64;
+    let mut rng = Lcg(11);
+    let x: Float64Array = (0..rows).map(|_| 1.0 + 9.0 * rng.next()).collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("x", DataType::Float64, false),
+        Field::new(ROW_ID, DataType::UInt64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(x),
+            Arc::new(UInt64Array::from_iter_values(0..rows)),
+        ],
+    )
+    .expect("valid");
+    let config = flow_runtime::search_session_config().with_target_partitions(4);
+    let table =
+        FeatureTable::new(SessionContext::new_with_config(config), &batch).expect("registered");
+    let sql = "(ln(\"x\") - avg(ln(\"x\")) OVER ()) / stddev(ln(\"x\")) OVER ()".to_owned();
+    let bits = |column: &Arc<dyn Array>| -> Vec<u64> {
+        column
+            .as_primitive::<Float64Type>()
+            .values()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    let first = bits(
+        &table
+            .compute(std::slice::from_ref(&sql))
+            .await
+            .remove(0)
+            .expect("computes"),
+    );
+    for _ in 0..4 {
+        let again = table
+            .compute(std::slice::from_ref(&sql))
+            .await
+            .remove(0)
+            .expect("computes");
+        assert!(bits(&again) == first, "the same SQL gave other values");
+    }
+    // … and in a batch with other candidates.
+    let batch_of = vec![
+        "\"x\" * 2.0".to_owned(),
+        "avg(\"x\") OVER ()".to_owned(),
+        sql,
+    ];
+    let together = table
+        .compute(&batch_of)
+        .await
+        .pop()
+        .expect("three")
+        .expect("computes");
+    assert!(bits(&together) == first, "another batch gave other values");
+}

@@ -101,7 +101,8 @@ pub async fn apply(
 ) -> Result<Applied, RuntimeError> {
     const TABLE: &str = "input";
     let sql = export_sql(run, TABLE)?;
-    let ctx = SessionContext::new();
+    // The search's settings, so window features come out as the search computed them.
+    let ctx = SessionContext::new_with_config(crate::plan::search_session_config());
     let input_url = resolve_file(&ctx, input, base_dir)?;
     let lower = input.to_lowercase();
     let data_error = |message: String, help: &str| RuntimeError::Dataset {
