@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Peak memory of a whole `flow run` with and without `--memory-limit`, on generated data
+# (deterministic), and whether the two runs searched alike.
+#
+# Usage: scripts/bench-memory.sh [ROWS] [ITERATIONS] [LIMIT]
+#   defaults: 100000 rows × 20 numeric columns, 150 iterations, limit 600MiB
+# Builds flow in release mode first. Prints a Markdown table for docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS="${1:-100000}"
+ITERATIONS="${2:-150}"
+LIMIT="${3:-600MiB}"
+WORK="${BENCH_DIR:-target/bench-memory}"
+
+cargo build --release --locked --quiet
+FLOW="$(pwd)/target/release/flow"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+
+# y depends on a ratio and a log of the inputs, so the search has something to find.
+awk -v rows="$ROWS" 'BEGIN {
+    srand(42);
+    header = "y";
+    for (j = 0; j < 20; j++) header = header ",x" j;
+    print header;
+    for (i = 0; i < rows; i++) {
+        line = "";
+        for (j = 0; j < 20; j++) { x[j] = 1 + 9 * rand(); line = line "," sprintf("%.6f", x[j]); }
+        y = 3 * log(x[0]) / x[1] + x[2] * x[3] / 10 + 0.1 * (rand() - 0.5);
+        print sprintf("%.6f", y) line;
+    }
+}' > "$WORK/data.csv"
+
+cat > "$WORK/pipeline.kdl" <<EOF
+pipeline "memory-bench" {
+    dataset {
+        source "data.csv"
+        target "y"
+    }
+    space {
+        use "std.numeric" "std.arithmetic"
+        max-depth 2
+    }
+    evaluator {
+        model "linear-regression"
+        metric "rmse"
+        cv "k-fold" folds=5
+    }
+    search {
+        iterations $ITERATIONS
+        seed 7
+    }
+    output "results"
+}
+EOF
+
+run() { # name, extra args… → peak RSS in KiB and wall seconds
+    local name="$1"
+    shift
+    /usr/bin/time -f "%M %e" -o "$WORK/$name.time" \
+        "$FLOW" run "$WORK/pipeline.kdl" -S "output=$name" --quiet "$@"
+}
+
+run unbounded
+run bounded --memory-limit "$LIMIT"
+
+log="SELECT iteration, node_id, status, new_feature_sql, mean FROM evaluations ORDER BY iteration"
+same="no"
+if cmp -s <("$FLOW" query "$WORK/unbounded" "$log" --format csv) \
+    <("$FLOW" query "$WORK/bounded" "$log" --format csv); then
+    same="yes"
+fi
+
+row() { # name, label
+    local kib seconds evaluations
+    read -r kib seconds < "$WORK/$1.time"
+    evaluations="$("$FLOW" query "$WORK/$1" "SELECT evaluations FROM runs" --format csv | tail -1)"
+    printf '| %s | %s | %s s | %s MiB |\n' "$2" "$evaluations" "$seconds" "$((kib / 1024))"
+}
+
+echo
+echo "$ROWS rows × 20 columns, $ITERATIONS iterations, linear-regression 5-fold"
+echo
+echo "| run | evaluations | wall time | peak RSS |"
+echo "|---|---|---|---|"
+row unbounded "no limit"
+row bounded "--memory-limit $LIMIT"
+echo
+echo "same evaluations in both runs: $same"
