@@ -160,13 +160,9 @@ fn summary(pipeline: &LoadedPipeline, data: &DataCheck) -> String {
     if let DataCheck::Inspected { schema, .. } = data {
         let skipped = skipped_columns(pipeline, schema);
         if !skipped.is_empty() {
-            let names: Vec<String> = skipped
-                .iter()
-                .map(|(name, kind)| format!("`{name}` ({kind})"))
-                .collect();
             out.push_str(&format!(
                 "  note: the search skips {}: nested values cannot be features (`drop` them to silence this)\n",
-                names.join(", ")
+                super::describe_columns(&skipped)
             ));
         }
     }

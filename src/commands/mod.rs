@@ -43,6 +43,15 @@ impl Failure {
     }
 }
 
+/// Columns with what they hold, for notes: `` `a` (a list), `b` (a struct) ``.
+pub fn describe_columns(columns: &[(String, String)]) -> String {
+    columns
+        .iter()
+        .map(|(name, kind)| format!("`{name}` ({kind})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A tokio runtime for the runtime's async calls; DataFusion uses all its worker threads.
 pub fn async_runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()

@@ -210,14 +210,9 @@ fn summary_text(s: &RunSummary) -> String {
         out.push_str("  (no engineered feature beat the base columns)\n");
     }
     if !s.skipped_columns.is_empty() {
-        let names: Vec<String> = s
-            .skipped_columns
-            .iter()
-            .map(|(name, kind)| format!("`{name}` ({kind})"))
-            .collect();
         out.push_str(&format!(
             "note: the search skipped {}: nested values cannot be features\n",
-            names.join(", ")
+            super::describe_columns(&s.skipped_columns)
         ));
     }
     let location = shell_word(&s.location);
