@@ -15,6 +15,9 @@ pub struct S3Options {
     pub endpoint: Option<String>,
     /// Whether plain-HTTP endpoints are allowed.
     pub allow_http: bool,
+    /// How long one request is retried after transient failures before the run fails
+    /// (flow's default when absent).
+    pub retry_timeout: Option<std::time::Duration>,
 }
 
 /// The `output` node.
@@ -56,6 +59,7 @@ pub fn lower_output(r: &mut Reader<'_>, node: &Node) -> Option<OutputSpec> {
             "region",
             "endpoint",
             "allow-http",
+            "retry-timeout",
             "access-key-id",
             "secret-access-key",
             "session-token",
@@ -103,6 +107,11 @@ pub fn lower_output(r: &mut Reader<'_>, node: &Node) -> Option<OutputSpec> {
     };
     s3.region = text("region", "region \"eu-west-1\"");
     s3.endpoint = text("endpoint", "endpoint \"http://127.0.0.1:9000\"");
+    if let Some(child) = r.unique_child(node, "retry-timeout") {
+        r.allow_props(child, &[]);
+        r.allow_children(child, &[]);
+        s3.retry_timeout = crate::search::duration(r, child, "retry-timeout \"2m\"");
+    }
     if let Some(child) = r.unique_child(node, "allow-http") {
         r.allow_props(child, &[]);
         r.allow_children(child, &[]);

@@ -156,7 +156,8 @@ pub fn lower_search(r: &mut Reader<'_>, node: Option<&Node>) -> SearchSpec {
     spec
 }
 
-fn duration(r: &mut Reader<'_>, node: &Node, example: &str) -> Option<Duration> {
+/// A positive duration argument (`"90s"`), with a diagnostic otherwise.
+pub(crate) fn duration(r: &mut Reader<'_>, node: &Node, example: &str) -> Option<Duration> {
     let text = r.string_arg(node, example)?;
     match parse_duration(&text.value) {
         Ok(d) if d.is_zero() => {

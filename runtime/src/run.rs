@@ -379,7 +379,19 @@ async fn follow(
             None => stream.next().await,
         };
         let Some(batch) = next else { break };
-        let batch = batch.map_err(search_error)?;
+        let batch = batch.map_err(|e| match crate::operator::data_problem(&e) {
+            Some(message) => {
+                let location = compiled.job.dataset.source.value.display();
+                let prefix = format!("cannot read the dataset {location}: ");
+                RuntimeError::Dataset {
+                    message: message.strip_prefix(&prefix).unwrap_or(&message).to_owned(),
+                    location,
+                    help: "fix the data, or the pipeline's `dataset` block, and run again"
+                        .to_owned(),
+                }
+            }
+            None => search_error(e),
+        })?;
         running(writer).await?;
         followed.take(batch);
         followed.state.elapsed = followed.prior + started.elapsed();

@@ -1,15 +1,23 @@
-//! Transient S3 faults: the loopback server is killed in the middle of a run and started
-//! again; the run's writes are retried until it is back, and the run completes whole.
-//! (Its own test binary, so no other test uses the server while it is down.)
+//! S3 faults against the loopback server. Killed in the middle of a run and started again:
+//! the run's writes are retried until it is back, and the run completes whole. Gone for
+//! longer than the retry window: the run stops with a clear error, what it committed stays
+//! whole, and it resumes once the server is back. (Its own test binary, so no other test
+//! uses the server while it is down; the two tests here take turns.)
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{DataType, UInt64Type};
+use flow_runtime::operator::log::EvaluationRow;
 use flow_runtime::store::{Results, RunStatus, StoreLocation};
-use flow_runtime::{RunOptions, load_pipeline, run_pipeline};
+use flow_runtime::{ResumeTarget, RunOptions, RuntimeError, load_pipeline, run_pipeline};
+
+/// One test at a time stops the server.
+static SERVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn server_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/s3-server.sh")
@@ -27,8 +35,8 @@ fn server(action: &str, state: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_run_outlives_the_s3_server_going_away_and_coming_back() {
+/// The server's endpoint, bucket and state directory, from `scripts/test.sh`.
+fn server_env() -> (String, String, String) {
     let (Ok(endpoint), Ok(bucket), Ok(state)) = (
         std::env::var("FLOW_TEST_S3_ENDPOINT"),
         std::env::var("FLOW_TEST_S3_BUCKET"),
@@ -39,8 +47,13 @@ async fn a_run_outlives_the_s3_server_going_away_and_coming_back() {
              scripts/test.sh (FLOW_TEST_S3_ENDPOINT, FLOW_TEST_S3_BUCKET, FLOW_TEST_S3_STATE)"
         );
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("planted.csv"), common::planted_csv(400)).expect("writable");
+    (endpoint, bucket, state)
+}
+
+/// A pipeline over the planted data storing its results at a fresh S3 prefix, with more
+/// `output` settings; returns its path and the results URL.
+fn s3_pipeline(dir: &Path, endpoint: &str, bucket: &str, settings: &str) -> (PathBuf, String) {
+    std::fs::write(dir.join("planted.csv"), common::planted_csv(400)).expect("writable");
     let results_url = format!(
         "s3://{bucket}/faults-{}/results",
         flow_runtime::store::now_micros()
@@ -49,10 +62,34 @@ async fn a_run_outlives_the_s3_server_going_away_and_coming_back() {
         "planted.csv",
         r#"        use "std.numeric" "std.arithmetic""#,
         "        iterations 40\n        seed 9\n        checkpoint-interval \"1ms\"",
-        &format!("output \"{results_url}\" {{ endpoint \"{endpoint}\"; allow-http #true; }}"),
+        &format!(
+            "output \"{results_url}\" {{ endpoint \"{endpoint}\"; allow-http #true; {settings} }}"
+        ),
     );
-    let path = dir.path().join("planted.kdl");
+    let path = dir.join("planted.kdl");
     std::fs::write(&path, text).expect("writable");
+    (path, results_url)
+}
+
+async fn open(results_url: &str, dir: &Path, endpoint: &str) -> Results {
+    let s3 = flow_dsl::S3Options {
+        region: None,
+        endpoint: Some(endpoint.to_owned()),
+        allow_http: true,
+        retry_timeout: None,
+    };
+    let location = StoreLocation::resolve(results_url, dir, &s3, false).expect("an S3 location");
+    let results = Results::open_at(location).await.expect("readable");
+    assert!(results.problems.is_empty(), "{:?}", results.problems);
+    results
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_outlives_the_s3_server_going_away_and_coming_back() {
+    let _turn = SERVER.lock().await;
+    let (endpoint, bucket, state) = server_env();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (path, results_url) = s3_pipeline(dir.path(), &endpoint, &bucket, "");
     let pipeline = load_pipeline(&path, &[]).expect("valid");
 
     let mut batches = 0;
@@ -76,15 +113,7 @@ async fn a_run_outlives_the_s3_server_going_away_and_coming_back() {
         .join()
         .expect("the server restarted");
 
-    let s3 = flow_dsl::S3Options {
-        region: None,
-        endpoint: Some(endpoint),
-        allow_http: true,
-    };
-    let location =
-        StoreLocation::resolve(&results_url, dir.path(), &s3, false).expect("an S3 location");
-    let results = Results::open_at(location).await.expect("readable");
-    assert!(results.problems.is_empty(), "{:?}", results.problems);
+    let results = open(&results_url, dir.path(), &endpoint).await;
     let run = results.run(None).await.expect("a completed run");
     assert_eq!(run.status, RunStatus::Completed);
     assert_eq!(run.evaluations, summary.scored() as u64);
@@ -92,16 +121,85 @@ async fn a_run_outlives_the_s3_server_going_away_and_coming_back() {
         .sql("SELECT count(*) FROM evaluations")
         .await
         .expect("queryable");
-    let count = datafusion::arrow::compute::cast(
-        stored[0].column(0),
-        &datafusion::arrow::datatypes::DataType::UInt64,
-    )
-    .expect("a count");
-    use datafusion::arrow::array::AsArray;
+    let count =
+        datafusion::arrow::compute::cast(stored[0].column(0), &DataType::UInt64).expect("a count");
     assert_eq!(
-        count
-            .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
-            .value(0),
+        count.as_primitive::<UInt64Type>().value(0),
         summary.evaluations.len() as u64
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_cut_off_from_s3_beyond_its_retry_window_stops_clearly_and_resumes_later() {
+    let _turn = SERVER.lock().await;
+    let (endpoint, bucket, state) = server_env();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (path, results_url) = s3_pipeline(dir.path(), &endpoint, &bucket, "retry-timeout \"2s\";");
+    let pipeline = load_pipeline(&path, &[]).expect("valid");
+
+    let mut batches = 0;
+    let outcome = run_pipeline(&pipeline, &RunOptions::default(), &mut |_| {
+        batches += 1;
+        if batches == 3 {
+            // Gone, and not back until the run has given up.
+            server("kill", &state);
+        }
+    })
+    .await;
+    server("start", &state);
+    match outcome {
+        Err(RuntimeError::Output { location, message }) => {
+            assert!(location.starts_with(&results_url), "{location}");
+            assert!(!message.is_empty());
+        }
+        other => panic!(
+            "expected the run to stop on the unreachable store, got {:?}",
+            other.map(|s| s.evaluations.len())
+        ),
+    }
+
+    // What was committed is whole, and the run is resumable: its process let go of it.
+    let results = open(&results_url, dir.path(), &endpoint).await;
+    let stored = results.runs().await.expect("a manifest");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].status,
+        RunStatus::Running,
+        "the last manifest that reached the store"
+    );
+    assert!(stored[0].chunks >= 1);
+
+    let resumed = run_pipeline(
+        &pipeline,
+        &RunOptions {
+            resume: Some(ResumeTarget::Latest),
+            ..RunOptions::default()
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let whole = run_pipeline(
+        &pipeline,
+        &RunOptions {
+            output: Some("memory://faults-whole".to_owned()),
+            ..RunOptions::default()
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let outline = |rows: &[EvaluationRow]| {
+        rows.iter()
+            .map(|r| {
+                (
+                    r.iteration,
+                    r.node_id,
+                    r.new_feature_sql.clone(),
+                    r.mean.map(f64::to_bits),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(outline(&resumed.evaluations), outline(&whole.evaluations));
 }

@@ -589,6 +589,7 @@ async fn a_run_reads_its_data_from_s3_and_stores_its_results_there() {
         region: None,
         endpoint: Some(endpoint.clone()),
         allow_http: true,
+        retry_timeout: None,
     };
     let client = store::s3_store(&bucket, &s3).expect("an S3 client");
     let data_key = object_store::path::Path::from(format!("{prefix}/data/planted.csv"));
@@ -666,11 +667,15 @@ async fn a_failed_run_is_stored_as_failed_and_may_simply_be_run_again() {
     .expect("writable");
     for attempt in 0..2 {
         match run_with(&path, &RunOptions::default()).await {
-            Err(RuntimeError::Search { message }) => {
-                assert!(message.contains("class"), "attempt {attempt}: {message}");
+            // A data problem, found while the search read the data: said as one.
+            Err(RuntimeError::Dataset { message, .. }) => {
+                assert!(
+                    message.contains("two classes"),
+                    "attempt {attempt}: {message}"
+                );
             }
             other => panic!(
-                "attempt {attempt}: expected the search to fail, got {:?}",
+                "attempt {attempt}: expected the run to fail, got {:?}",
                 other.map(|s| s.run_id)
             ),
         }

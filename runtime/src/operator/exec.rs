@@ -160,9 +160,7 @@ fn said_as_data_errors(
     let schema = input.schema();
     let input = input.map_err(move |e| match e {
         DataFusionError::ResourcesExhausted(_) => e,
-        other => {
-            DataFusionError::Execution(describe_read_error(&source, &columns, &other.to_string()))
-        }
+        other => super::data_error(describe_read_error(&source, &columns, &other.to_string())),
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, input))
 }

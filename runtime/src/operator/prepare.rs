@@ -43,7 +43,7 @@ pub struct Prepared {
 }
 
 fn error(message: String) -> DataFusionError {
-    DataFusionError::Execution(message)
+    super::data_error(message)
 }
 
 /// Prepares `data` (the operator's whole input) for `job`.

@@ -128,10 +128,13 @@ fn store_url(url: &str) -> Result<ObjectStoreUrl, String> {
     ObjectStoreUrl::parse(url).map_err(|e| e.to_string())
 }
 
+/// How long one S3 request is retried when the pipeline does not say.
+pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// How S3 requests that fail for transient reasons (connection refused, 5xx, throttling)
 /// are retried: exponential backoff from 100 ms up to 5 s between attempts, with jitter,
-/// for at most two minutes per request.
-pub fn s3_retry() -> RetryConfig {
+/// for at most `timeout` per request.
+pub fn s3_retry(timeout: Duration) -> RetryConfig {
     RetryConfig {
         backoff: BackoffConfig {
             init_backoff: Duration::from_millis(100),
@@ -139,17 +142,20 @@ pub fn s3_retry() -> RetryConfig {
             base: 2.0,
         },
         max_retries: 40,
-        retry_timeout: Duration::from_secs(120),
+        retry_timeout: timeout,
     }
 }
 
 /// An S3 client for `bucket`: the environment first (`AWS_ACCESS_KEY_ID`, `AWS_REGION`,
 /// `AWS_ENDPOINT`, …), then the shared AWS config files for what it leaves unset, then the
-/// pipeline's settings on top; transient failures are retried ([`s3_retry`]).
+/// pipeline's settings on top; transient failures are retried ([`s3_retry`], for the
+/// pipeline's `retry-timeout` or [`DEFAULT_RETRY_TIMEOUT`]).
 pub fn s3_store(bucket: &str, options: &S3Options) -> Result<Arc<dyn ObjectStore>, String> {
     let mut builder = aws_config::apply_profile(AmazonS3Builder::from_env())
         .with_bucket_name(bucket)
-        .with_retry(s3_retry());
+        .with_retry(s3_retry(
+            options.retry_timeout.unwrap_or(DEFAULT_RETRY_TIMEOUT),
+        ));
     if let Some(region) = &options.region {
         builder = builder.with_region(region);
     }

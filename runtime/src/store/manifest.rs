@@ -278,7 +278,10 @@ impl RunManifest {
         ) {
             return self.status;
         }
-        let dead = if !self.host.is_empty() && self.host == this_host() {
+        let dead = if self.pid == std::process::id() && self.host == this_host() {
+            // This process: alive while it still writes the run.
+            !writing(&self.run_id)
+        } else if !self.host.is_empty() && self.host == this_host() {
             !process_alive(self.pid)
         } else {
             let silent_ms = u64::try_from((now_us - self.updated_at) / 1000).unwrap_or(0);
@@ -306,9 +309,6 @@ fn process_alive(pid: u32) -> bool {
     if !proc.join("self").exists() {
         return true;
     }
-    if pid == std::process::id() {
-        return true;
-    }
     // A zombie (killed, not yet reaped) is gone for our purpose.
     match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
         Ok(stat) => !stat
@@ -317,6 +317,29 @@ fn process_alive(pid: u32) -> bool {
             .is_some_and(|rest| rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
+}
+
+/// The runs this process is writing (a `RunWriter` is alive for them).
+static WRITING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(std::collections::HashSet::new()));
+
+/// Records that this process writes `run_id` (`true`) or has let go of it (`false`).
+pub(crate) fn set_writing(run_id: &str, writing: bool) {
+    let mut runs = WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if writing {
+        runs.insert(run_id.to_owned());
+    } else {
+        runs.remove(run_id);
+    }
+}
+
+fn writing(run_id: &str) -> bool {
+    WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .contains(run_id)
 }
 
 /// Microseconds since the Unix epoch, now.

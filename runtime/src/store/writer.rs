@@ -56,6 +56,7 @@ impl RunWriter {
             Some(_) => Some(format!("{}/{}", layout::STAGING, manifest.run_id)),
             None => None,
         };
+        super::manifest::set_writing(&manifest.run_id, true);
         let mut writer = Self {
             location,
             manifest: manifest.clone(),
@@ -130,6 +131,7 @@ impl RunWriter {
         stored.finished_at = None;
         stored.host = super::manifest::this_host();
         stored.pid = std::process::id();
+        super::manifest::set_writing(&stored.run_id, true);
         let mut writer = Self {
             location,
             manifest: stored,
@@ -229,7 +231,7 @@ impl RunWriter {
     /// continues it from there.
     pub async fn interrupt(mut self) -> Result<RunManifest, String> {
         self.transition(RunStatus::Interrupted).await?;
-        Ok(self.manifest)
+        Ok(self.manifest.clone())
     }
 
     /// Writes the best feature set's SQL (when it has one) and commits the run: moves a
@@ -248,7 +250,7 @@ impl RunWriter {
             self.replace_stored_run(&staging).await?;
         }
         self.transition(RunStatus::Completed).await?;
-        Ok(self.manifest)
+        Ok(self.manifest.clone())
     }
 
     /// Swaps the staged files of a forced re-run in for the stored run's.
@@ -333,6 +335,14 @@ impl RunWriter {
             Some(staging) => self.location.path(&format!("{staging}/{relative}")),
             None => self.location.path(relative),
         }
+    }
+}
+
+impl Drop for RunWriter {
+    /// However the writer ends (committed, failed, interrupted, or abandoned on an error),
+    /// this process no longer writes the run, which readers then see.
+    fn drop(&mut self) {
+        super::manifest::set_writing(&self.manifest.run_id, false);
     }
 }
 
