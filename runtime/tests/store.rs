@@ -517,6 +517,32 @@ async fn foreign_and_malformed_files_are_reported_and_left_out() {
     std::fs::create_dir_all(root.join("features/run_id=zzz")).expect("writable");
     std::fs::write(root.join("features/run_id=zzz/features.parquet"), "x").expect("writable");
 
+    // A file from before a nullable column existed (here: `error`) is read, with NULL there.
+    let old_chunk = root
+        .join("evaluations")
+        .join(&partition)
+        .join("part-00000.parquet");
+    let ctx = SessionContext::new();
+    let old = ctx
+        .read_parquet(old_chunk.display().to_string(), Default::default())
+        .await
+        .expect("readable")
+        .drop_columns(&["error"])
+        .expect("has the column");
+    let old_rows = old.clone().count().await.expect("countable") as u64;
+    old.write_parquet(
+        &root
+            .join("evaluations")
+            .join(&partition)
+            .join("part-00098.parquet")
+            .display()
+            .to_string(),
+        datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true),
+        None,
+    )
+    .await
+    .expect("written");
+
     let results = unwrap(Results::open("results", dir.path()).await);
     let problems: Vec<(&str, &str)> = results
         .problems
@@ -538,8 +564,9 @@ async fn foreign_and_malformed_files_are_reported_and_left_out() {
     // Queries over the good files still work and see all of them.
     assert_eq!(
         count(&results, "SELECT count(*) FROM evaluations").await,
-        summary.evaluations.len() as u64
+        summary.evaluations.len() as u64 + old_rows
     );
+    assert!(old_rows > 0);
     assert_eq!(unwrap(results.runs().await).len(), 1);
 }
 

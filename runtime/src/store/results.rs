@@ -336,7 +336,7 @@ async fn check_parquet(
         .map_err(|e| format!("not a readable Parquet file ({e}); left out of `{table}`"))?;
     for field in file_schema(table).fields() {
         match found.field_with_name(field.name()) {
-            Ok(f) if f.data_type().equals_datatype(field.data_type()) => {}
+            Ok(f) if same_kind(f.data_type(), field.data_type()) => {}
             Ok(f) => {
                 return Err(format!(
                     "column `{}` is {} where `{table}` has {}; left out",
@@ -345,6 +345,8 @@ async fn check_parquet(
                     field.data_type()
                 ));
             }
+            // Columns added to a table later are nullable: older files read them as NULL.
+            Err(_) if field.is_nullable() => {}
             Err(_) => {
                 return Err(format!(
                     "has no column `{}`, which `{table}` files have; left out",
@@ -354,4 +356,19 @@ async fn check_parquet(
         }
     }
     Ok(())
+}
+
+/// Whether a file's column type reads as the table's: string and list encodings (views,
+/// 64-bit offsets) that another writer may have chosen are the same values.
+fn same_kind(found: &DataType, expected: &DataType) -> bool {
+    fn normal(t: &DataType) -> DataType {
+        match t {
+            DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+            DataType::List(item) | DataType::LargeList(item) | DataType::ListView(item) => {
+                DataType::List(Arc::new(Field::new("item", normal(item.data_type()), true)))
+            }
+            other => other.clone(),
+        }
+    }
+    normal(found).equals_datatype(&normal(expected))
 }
