@@ -512,3 +512,35 @@ async fn window_features_compute_to_the_same_bits_every_time() {
         .expect("computes");
     assert!(bits(&together) == first, "another batch gave other values");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fraction_sample_taken_while_reading_does_not_depend_on_how_rows_arrive() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_pipeline(dir.path(), SPACE, "        iterations 10\n        seed 3");
+    std::fs::write(dir.path().join("planted.csv"), common::planted_csv(20_000)).expect("writable");
+    let text = std::fs::read_to_string(&path)
+        .expect("readable")
+        .replace("target \"y\"", "target \"y\"\n        sample fraction=0.1");
+    std::fs::write(&path, text).expect("writable");
+    let whole = run(&path, &[]).await;
+
+    // The same rows as four files: other batches, the same draws, the same sample.
+    let csv = std::fs::read_to_string(dir.path().join("planted.csv")).expect("readable");
+    let mut lines = csv.lines();
+    let header = lines.next().expect("a header");
+    let rows: Vec<&str> = lines.collect();
+    std::fs::create_dir(dir.path().join("parts")).expect("writable");
+    for (i, chunk) in rows.chunks(5_000).enumerate() {
+        let text = format!("{header}\n{}\n", chunk.join("\n"));
+        std::fs::write(dir.path().join(format!("parts/part-{i}.csv")), text).expect("writable");
+    }
+    let split = run(
+        &path,
+        &["dataset.source=\"parts/\"", "dataset.format=\"csv\""],
+    )
+    .await;
+    assert_eq!(
+        without_timings(&split.evaluations),
+        without_timings(&whole.evaluations)
+    );
+}

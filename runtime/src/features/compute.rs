@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::UInt64Array;
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
-use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
@@ -37,10 +38,16 @@ impl FeatureTable {
     /// Registers `data` (which includes [`ROW_ID`]) in `ctx`.
     pub fn new(ctx: SessionContext, data: &RecordBatch) -> Result<Self> {
         let rows = data.num_rows();
+        // Compact copies, not slices: a slice reports its whole parent buffer as its memory,
+        // and sorts over the table would reserve that once per batch.
         let batches: Vec<RecordBatch> = (0..rows.max(1))
             .step_by(BATCH_ROWS)
-            .map(|start| data.slice(start, BATCH_ROWS.min(rows - start.min(rows))))
-            .collect();
+            .map(|start| {
+                let end = (start + BATCH_ROWS).min(rows) as u64;
+                let indices = UInt64Array::from_iter_values(start as u64..end);
+                take_record_batch(data, &indices)
+            })
+            .collect::<std::result::Result<_, _>>()?;
         let table = MemTable::try_new(data.schema(), vec![batches])?;
         ctx.register_table(TABLE, Arc::new(table))?;
         Ok(Self { ctx, rows })

@@ -10,7 +10,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use flow_dsl::ResolvedOperation;
@@ -21,7 +21,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::job::SearchJob;
 use super::log::{EvaluationRow, metric_name, rows_to_batch};
-use super::prepare::{BaseColumn, prepare, with_supervision};
+use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
 use crate::eval::Evaluator;
 use crate::features::{
     ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, LIMIT_SHARE, ModelColumn,
@@ -48,8 +48,9 @@ pub async fn run_search(
     tx: Sender<Result<RecordBatch>>,
 ) -> Result<()> {
     let started = Instant::now();
-    let data = load_input(input, &context).await?;
-    let prepared = prepare(&job, data)?;
+    // The reservation holds the dataset's memory in the pool for the whole search.
+    let (loaded, _dataset_memory) = load_input(input, &context, &job).await?;
+    let prepared = prepare(&job, loaded)?;
     let ctx =
         SessionContext::new_with_config_rt(context.session_config().clone(), context.runtime_env());
     let cv_seed = job.evaluator.cv.seed.unwrap_or(job.search.seed);
@@ -57,6 +58,8 @@ pub async fn run_search(
         .map_err(|e| error(format!("cannot set up the evaluator: {e}")))?;
     let supervised = with_supervision(&prepared.table, evaluator.target(), evaluator.folds())?;
     let table = FeatureTable::new(ctx, &supervised)?;
+    // The feature table holds its own copy from here on.
+    drop(supervised);
     let threads = job.search.parallelism.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         |p| p as usize,
@@ -83,27 +86,34 @@ pub async fn run_search(
     search.run(&table, &tx, started).await
 }
 
-/// Collects the whole input, reserving its memory from the session's pool first.
+/// Collects the input, keeping only the rows the search uses (a target, and in the sample
+/// when it is a fraction), and reserving their memory from the session's pool first.
 async fn load_input(
     mut input: SendableRecordBatchStream,
     context: &TaskContext,
-) -> Result<RecordBatch> {
+    job: &SearchJob,
+) -> Result<(Loaded, MemoryReservation)> {
     let reservation = MemoryConsumer::new("FeatureSearchExec").register(context.memory_pool());
     let schema = input.schema();
+    let mut loader = Loader::new(job);
     let mut batches = Vec::new();
     while let Some(batch) = input.next().await {
-        let batch = batch?;
+        let batch = loader.keep(&batch?)?;
         reservation
             .try_grow(batch.get_array_memory_size())
             .map_err(|e| {
                 DataFusionError::ResourcesExhausted(format!(
                     "the dataset does not fit in the memory limit ({e}); raise `--memory-limit` \
-                 (or `search.memory-limit`), or sample the dataset with `sample rows=…`"
+                 (or `search.memory-limit`), or sample the dataset with `sample fraction=…`, \
+                 which keeps only the sample in memory while reading"
                 ))
             })?;
         batches.push(batch);
     }
-    Ok(concat_batches(&schema, &batches)?)
+    Ok((
+        loader.finish(concat_batches(&schema, &batches)?),
+        reservation,
+    ))
 }
 
 /// The state of one search.
@@ -394,7 +404,7 @@ impl<'j> Search<'j> {
             error(format!(
                 "computing features needs more memory than the limit allows ({e}); raise \
                  `--memory-limit` (or `search.memory-limit`), or sample the dataset with \
-                 `sample rows=…`"
+                 `sample fraction=…`"
             ))
         })?;
         for (sql, result) in missing.into_iter().zip(computed) {

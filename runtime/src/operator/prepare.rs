@@ -46,29 +46,110 @@ fn error(message: String) -> DataFusionError {
     super::data_error(message)
 }
 
-/// Prepares `data` (the operator's whole input) for `job`.
-pub fn prepare(job: &SearchJob, data: RecordBatch) -> Result<Prepared> {
+/// The operator's input as it was loaded: rows without a target already dropped and, for
+/// `sample fraction=…`, already sampled, batch by batch, so only what the search keeps is
+/// ever held in memory.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The rows kept.
+    pub data: RecordBatch,
+    /// Rows read from the dataset.
+    pub rows_read: usize,
+    /// Rows dropped for an empty target.
+    pub without_target: usize,
+    /// Whether the sample was taken while loading.
+    pub sampled: bool,
+}
+
+/// Streams the input's batches through the target filter and a fraction sample: the same
+/// rows, in the same order, that filtering and sampling the whole table would keep (one
+/// seeded draw per row with a target, in row order).
+pub struct Loader<'j> {
+    job: &'j SearchJob,
+    fraction: Option<(f64, ChaCha8Rng)>,
+    rows_read: usize,
+    without_target: usize,
+}
+
+impl<'j> Loader<'j> {
+    /// A loader for `job`'s dataset.
+    pub fn new(job: &'j SearchJob) -> Self {
+        let fraction = job
+            .dataset
+            .sample
+            .as_ref()
+            .and_then(|spec| match spec.size {
+                SampleSize::Fraction(f) => Some((
+                    f,
+                    ChaCha8Rng::seed_from_u64(spec.seed.unwrap_or(job.search.seed)),
+                )),
+                SampleSize::Rows(_) => None,
+            });
+        Self {
+            job,
+            fraction,
+            rows_read: 0,
+            without_target: 0,
+        }
+    }
+
+    /// What of `batch` the search keeps.
+    pub fn keep(&mut self, batch: &RecordBatch) -> Result<RecordBatch> {
+        self.rows_read += batch.num_rows();
+        // Without the target column the batch is kept whole: `prepare` says what is wrong.
+        let Some(target) = batch.column_by_name(&self.job.dataset.target.value) else {
+            return Ok(batch.clone());
+        };
+        let with_target = filter_record_batch(batch, &is_not_null(target.as_ref())?)?;
+        self.without_target += batch.num_rows() - with_target.num_rows();
+        let Some((fraction, rng)) = self.fraction.as_mut() else {
+            return Ok(with_target);
+        };
+        let keep: Vec<u64> = (0..with_target.num_rows() as u64)
+            .filter(|_| rng.r#gen::<f64>() < *fraction)
+            .collect();
+        Ok(take_record_batch(&with_target, &UInt64Array::from(keep))?)
+    }
+
+    /// The loaded input, once every batch went through [`keep`](Self::keep).
+    pub fn finish(self, data: RecordBatch) -> Loaded {
+        Loaded {
+            data,
+            rows_read: self.rows_read,
+            without_target: self.without_target,
+            sampled: self.fraction.is_some(),
+        }
+    }
+}
+
+/// Prepares the operator's whole input for `job`.
+pub fn prepare(job: &SearchJob, loaded: Loaded) -> Result<Prepared> {
     let target_name = &job.dataset.target.value;
     let source = job.dataset.source.value.display();
+    let data = loaded.data;
     let target_column = data.column_by_name(target_name).ok_or_else(|| {
         error(format!(
             "{source} has no target column `{target_name}`; name one of its columns in `target`"
         ))
     })?;
-    let before = data.num_rows();
+    let before = loaded.rows_read;
     let data = filter_record_batch(&data, &is_not_null(target_column.as_ref())?)?;
-    let dropped_rows = before - data.num_rows();
+    let dropped_rows = loaded.without_target;
     if before == 0 {
         return Err(error(format!(
             "{source} has no rows (a header at most); a search needs data: add rows, or point `source` at the file that holds them"
         )));
     }
-    if data.num_rows() == 0 {
+    if dropped_rows == before {
         return Err(error(format!(
             "the target column `{target_name}` is empty (NULL) in all {before} rows of {source}, so there is nothing to learn from; fill it in, or name another column in `target`"
         )));
     }
-    let data = sample(job, data)?;
+    let data = if loaded.sampled {
+        data
+    } else {
+        sample(job, data)?
+    };
     if data.num_rows() < 2 {
         return Err(error(format!(
             "{source} has {} usable rows ({dropped_rows} dropped for an empty target{}); a search needs at least 2",
