@@ -4,7 +4,9 @@
 
 use crate::error::RuntimeError;
 use crate::load::LoadedPipeline;
-use crate::store::{Results, RunIdentity, RunManifest, RunStatus, StoreLocation, now_micros};
+use crate::store::{
+    RunIdentity, RunManifest, RunStatus, StoreLocation, now_micros, read_manifests,
+};
 
 /// The run to continue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +28,12 @@ pub async fn find(
     target: &ResumeTarget,
 ) -> Result<RunManifest, RuntimeError> {
     let refuse = |message: String, help: String| RuntimeError::CannotResume { message, help };
-    let results = Results::open_at(location.clone()).await?;
-    let runs = results.runs().await?;
+    let runs = read_manifests(location)
+        .await
+        .map_err(|message| RuntimeError::Results {
+            location: location.display.clone(),
+            message,
+        })?;
     let now = now_micros();
     let name = &pipeline.resolved.spec.name.value;
     let stored = match target {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::{unwrap, without_timings};
 use std::path::Path;
 
 use flow_runtime::operator::log::EvaluationRow;
@@ -15,10 +16,6 @@ use tokio::sync::watch;
 
 const SPACE: &str = r#"        use "std.numeric" "std.arithmetic""#;
 const SEARCH: &str = "        iterations 60\n        seed 5\n        checkpoint-interval \"1ms\"";
-
-fn unwrap<T>(result: Result<T, RuntimeError>) -> T {
-    result.unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
-}
 
 async fn run(
     path: &Path,
@@ -53,15 +50,6 @@ async fn interrupted_run(path: &Path, options: &RunOptions, batches: usize) -> R
             summary.evaluations.len()
         ),
     }
-}
-
-fn without_timings(rows: &[EvaluationRow]) -> Vec<EvaluationRow> {
-    rows.iter()
-        .map(|r| EvaluationRow {
-            duration_ms: 0.0,
-            ..r.clone()
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

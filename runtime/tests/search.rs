@@ -6,7 +6,7 @@ mod common;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use common::{Lcg, write_pipeline};
+use common::{Lcg, split_into_files, without_timings, write_pipeline};
 
 use flow_runtime::operator::log::EvaluationRow;
 use flow_runtime::{RunOptions, RunSummary, load_pipeline, run_pipeline};
@@ -61,16 +61,6 @@ async fn the_search_finds_a_planted_composition() {
         top.contains("log(a)") && top.contains('b'),
         "most important: {top} of {names:?} {importance:?}"
     );
-}
-
-fn without_timings(rows: &[EvaluationRow]) -> Vec<EvaluationRow> {
-    rows.iter()
-        .cloned()
-        .map(|mut r| {
-            r.duration_ms = 0.0;
-            r
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -357,18 +347,36 @@ async fn a_small_memory_limit_evicts_cached_columns_without_changing_the_search(
     // about 100 columns; every expansion draws at least 64 new ones, so columns are evicted
     // from the third expansion on, and recomputed when needed again.
     std::fs::write(dir.path().join("planted.csv"), common::planted_csv(5_000)).expect("writable");
-    let roomy = run(&path, &[]).await;
+    let roomy_results = common::unique_memory_location("roomy");
+    let pipeline = load_pipeline(&path, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+    let options = RunOptions {
+        output: Some(roomy_results.clone()),
+        ..RunOptions::default()
+    };
+    let roomy = common::unwrap(run_pipeline(&pipeline, &options, &mut |_| {}).await);
     let tight = run(&path, &["search.memory-limit=\"24MiB\""]).await;
     assert_eq!(
         without_timings(&tight.evaluations),
         without_timings(&roomy.evaluations)
     );
-    let drawn = roomy
-        .evaluations
-        .iter()
-        .filter(|r| r.new_feature.is_some())
-        .count();
-    assert!(drawn > 20, "{drawn}");
+    // Unbounded, the cache grew past the 12 MiB the limit allows it: the tight run had to
+    // evict (or not keep) columns, and still searched alike.
+    let results =
+        common::unwrap(flow_runtime::store::Results::open(&roomy_results, dir.path()).await);
+    let peak = common::unwrap(
+        results
+            .sql("SELECT max(memory_reserved_bytes) FROM metrics")
+            .await,
+    );
+    use datafusion::arrow::array::AsArray;
+    let peak = peak[0]
+        .column(0)
+        .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
+        .value(0);
+    assert!(
+        peak > 12 << 20,
+        "the unbounded cache peaked at {peak} bytes"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -400,15 +408,7 @@ async fn rows_reach_the_search_in_file_order_however_the_data_is_split() {
 
     // The same rows as three files of a directory, which DataFusion scans as several
     // partitions on a multi-core machine.
-    let csv = common::planted_csv(400);
-    let mut lines = csv.lines();
-    let header = lines.next().expect("a header");
-    let rows: Vec<&str> = lines.collect();
-    std::fs::create_dir(dir.path().join("parts")).expect("writable");
-    for (i, chunk) in rows.chunks(134).enumerate() {
-        let text = format!("{header}\n{}\n", chunk.join("\n"));
-        std::fs::write(dir.path().join(format!("parts/part-{i}.csv")), text).expect("writable");
-    }
+    split_into_files(&dir.path().join("parts"), &common::planted_csv(400), 134);
     let split = run(
         &path,
         &["dataset.source=\"parts/\"", "dataset.format=\"csv\""],
@@ -526,14 +526,7 @@ async fn a_fraction_sample_taken_while_reading_does_not_depend_on_how_rows_arriv
 
     // The same rows as four files: other batches, the same draws, the same sample.
     let csv = std::fs::read_to_string(dir.path().join("planted.csv")).expect("readable");
-    let mut lines = csv.lines();
-    let header = lines.next().expect("a header");
-    let rows: Vec<&str> = lines.collect();
-    std::fs::create_dir(dir.path().join("parts")).expect("writable");
-    for (i, chunk) in rows.chunks(5_000).enumerate() {
-        let text = format!("{header}\n{}\n", chunk.join("\n"));
-        std::fs::write(dir.path().join(format!("parts/part-{i}.csv")), text).expect("writable");
-    }
+    split_into_files(&dir.path().join("parts"), &csv, 5_000);
     let split = run(
         &path,
         &["dataset.source=\"parts/\"", "dataset.format=\"csv\""],

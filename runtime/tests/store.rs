@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::{unwrap, without_timings};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,10 +28,6 @@ async fn run_with(path: &Path, options: &RunOptions) -> Result<RunSummary, Runti
     run_pipeline(&pipeline, options, &mut |_| {}).await
 }
 
-fn unwrap<T>(result: Result<T, RuntimeError>) -> T {
-    result.unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
-}
-
 async fn column_names(results: &Results, table: &str) -> Vec<String> {
     let df = unwrap(results.query(&format!("SELECT * FROM {table}")).await);
     df.schema()
@@ -46,15 +43,6 @@ async fn count(results: &Results, sql: &str) -> u64 {
     column
         .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
         .value(0)
-}
-
-fn without_timings(rows: &[EvaluationRow]) -> Vec<EvaluationRow> {
-    rows.iter()
-        .map(|r| EvaluationRow {
-            duration_ms: 0.0,
-            ..r.clone()
-        })
-        .collect()
 }
 
 /// Checks every table of the store at `location` against what the run returned.

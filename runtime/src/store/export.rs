@@ -235,13 +235,15 @@ fn check_columns(run: &RunManifest, sql: &str, schema: &Schema) -> Result<(), (S
                 ),
             ));
         };
-        if family(field.data_type()) != family_of_name(trained) {
+        // The manifest stores Arrow's own rendering of the type, which Arrow parses back.
+        let trained_family = trained.parse::<DataType>().map_or("other", |t| family(&t));
+        if family(field.data_type()) != trained_family {
             return Err((
                 format!(
                     "column `{name}` is {} in the new data but was {trained} in the training data",
                     field.data_type()
                 ),
-                format!("convert `{name}` to a {} type", family_of_name(trained)),
+                format!("convert `{name}` to a {trained_family} type"),
             ));
         }
     }
@@ -268,27 +270,6 @@ fn family(t: &DataType) -> &'static str {
         "boolean"
     } else if let DataType::Dictionary(_, value) = t {
         family(value)
-    } else {
-        "other"
-    }
-}
-
-fn family_of_name(name: &str) -> &'static str {
-    let lower = name.to_lowercase();
-    if ["int", "float", "decimal"]
-        .iter()
-        .any(|p| lower.starts_with(p))
-    {
-        "numeric"
-    } else if lower.contains("utf8") {
-        "string"
-    } else if ["timestamp", "date", "time", "duration", "interval"]
-        .iter()
-        .any(|p| lower.starts_with(p))
-    {
-        "temporal"
-    } else if lower == "boolean" {
-        "boolean"
     } else {
         "other"
     }
@@ -340,4 +321,35 @@ fn resolve_output(
         })?;
     }
     Ok(full.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_type_names_read_back_into_their_family() {
+        for (t, expected) in [
+            (DataType::Int64, "numeric"),
+            (DataType::Float64, "numeric"),
+            (DataType::Utf8View, "string"),
+            (
+                DataType::Timestamp(
+                    datafusion::arrow::datatypes::TimeUnit::Microsecond,
+                    Some("UTC".into()),
+                ),
+                "temporal",
+            ),
+            (DataType::Date32, "temporal"),
+            (DataType::Boolean, "boolean"),
+            (
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                "string",
+            ),
+        ] {
+            let stored = t.to_string();
+            let parsed: DataType = stored.parse().expect("Arrow parses its own rendering");
+            assert_eq!(family(&parsed), expected, "{stored}");
+        }
+    }
 }

@@ -99,11 +99,6 @@ impl StoreLocation {
         })
     }
 
-    /// Whether the results are on the local file system.
-    pub fn is_local(&self) -> bool {
-        self.root.as_str().starts_with("file:")
-    }
-
     /// The path of `relative` (`evaluations/run_id=…/part-00000.parquet`) in the store.
     pub fn path(&self, relative: &str) -> Path {
         let mut path = self.prefix.clone();

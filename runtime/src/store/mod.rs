@@ -27,4 +27,4 @@ pub use tables::{
     FeatureRow, MetricRow, NodeRow, feature_schema, features, metric_schema, node_schema, nodes,
     resident_memory,
 };
-pub use writer::{BeginError, RunWriter, read_manifest, read_metrics};
+pub use writer::{BeginError, RunWriter, read_manifest, read_manifests, read_metrics};

@@ -6,11 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
-use super::rows::batch_from_rows;
 use crate::operator::log::EvaluationRow;
 
 /// One node of the search tree.
@@ -289,11 +287,6 @@ pub fn features(log: &[EvaluationRow], higher_is_better: bool) -> Vec<FeatureRow
         }
     }
     catalog
-}
-
-/// `rows` as a batch of `schema`.
-pub fn to_batch<T: Serialize>(schema: &SchemaRef, rows: &[T]) -> Result<RecordBatch, String> {
-    batch_from_rows(schema, rows)
 }
 
 /// The resident memory of this process, where the OS tells (Linux).

@@ -16,6 +16,7 @@ use super::io::{get_parquet, put_parquet};
 use super::layout;
 use super::location::StoreLocation;
 use super::manifest::{RunManifest, RunStatus, now_micros};
+use super::rows::batch_from_rows;
 use super::tables::{self, MetricRow};
 use crate::operator::log::EvaluationRow;
 
@@ -173,18 +174,18 @@ impl RunWriter {
         let snapshots = [
             (
                 layout::NODES,
-                tables::to_batch(&tables::node_schema(), &tables::nodes(log))?,
+                batch_from_rows(&tables::node_schema(), &tables::nodes(log))?,
             ),
             (
                 layout::FEATURES,
-                tables::to_batch(
+                batch_from_rows(
                     &tables::feature_schema(),
                     &tables::features(log, higher_is_better),
                 )?,
             ),
             (
                 layout::METRICS,
-                tables::to_batch(&tables::metric_schema(), metrics)?,
+                batch_from_rows(&tables::metric_schema(), metrics)?,
             ),
         ];
         for (table, batch) in snapshots {
@@ -364,6 +365,37 @@ pub async fn read_manifest(
         .ok_or_else(|| format!("{path} holds no manifest row"))?;
     manifest.run_id = run_id.to_owned();
     Ok(Some(manifest))
+}
+
+/// Every manifest at `location`, read directly (without checking the other tables' files,
+/// which `Results` does for queries); a manifest that cannot be read is skipped.
+pub async fn read_manifests(location: &StoreLocation) -> Result<Vec<RunManifest>, String> {
+    let prefix = location.path(layout::RUNS);
+    let paths: Vec<Path> = location
+        .store
+        .list(Some(&prefix))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut manifests = Vec::new();
+    for path in paths {
+        let Some(run_id) = path
+            .parts()
+            .find_map(|p| p.as_ref().strip_prefix("run_id=").map(str::to_owned))
+            .filter(|id| layout::is_run_id(id))
+        else {
+            continue;
+        };
+        if path.filename() != Some("manifest.parquet") {
+            continue;
+        }
+        if let Ok(Some(manifest)) = read_manifest(location, &run_id).await {
+            manifests.push(manifest);
+        }
+    }
+    manifests.sort_by(|a, b| (a.created_at, &a.run_id).cmp(&(b.created_at, &b.run_id)));
+    Ok(manifests)
 }
 
 /// The `metrics` rows a run has stored (none when it has none yet).

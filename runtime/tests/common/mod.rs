@@ -4,6 +4,9 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+
+use flow_runtime::RuntimeError;
+use flow_runtime::operator::log::EvaluationRow;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A small deterministic generator, so the data is the same on every machine.
@@ -77,4 +80,32 @@ pub fn write_pipeline(dir: &Path, space: &str, search: &str) -> std::path::PathB
 pub fn unique_memory_location(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!("memory://{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The log without wall times, which differ between runs of the same search.
+pub fn without_timings(rows: &[EvaluationRow]) -> Vec<EvaluationRow> {
+    rows.iter()
+        .map(|r| EvaluationRow {
+            duration_ms: 0.0,
+            ..r.clone()
+        })
+        .collect()
+}
+
+/// The value, or a panic showing the diagnostic as a user would see it.
+pub fn unwrap<T>(result: Result<T, RuntimeError>) -> T {
+    result.unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
+}
+
+/// Writes the rows of `csv` (a header line, then rows) into `dir` as files of `rows` rows
+/// each, every one with the header, named so their path order is the row order.
+pub fn split_into_files(dir: &Path, csv: &str, rows: usize) {
+    let mut lines = csv.lines();
+    let header = lines.next().expect("a header");
+    let body: Vec<&str> = lines.collect();
+    std::fs::create_dir_all(dir).expect("writable");
+    for (i, chunk) in body.chunks(rows).enumerate() {
+        let text = format!("{header}\n{}\n", chunk.join("\n"));
+        std::fs::write(dir.join(format!("part-{i:03}.csv")), text).expect("writable");
+    }
 }
