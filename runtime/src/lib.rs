@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod load;
 pub mod operator;
 pub mod plan;
+pub mod profile;
 pub mod resume;
 pub mod run;
 pub mod search;

@@ -40,6 +40,8 @@ pub struct Progress {
     pub cache_hits: u64,
     /// Time since the run started.
     pub elapsed: Duration,
+    /// Whether larger scores are better (known from the first evaluation; true until then).
+    pub higher_is_better: bool,
 }
 
 /// What a finished run found.
@@ -293,6 +295,7 @@ impl Followed {
                 failed: 0,
                 cache_hits: 0,
                 elapsed: Duration::ZERO,
+                higher_is_better: true,
             },
             metric: None,
             higher_is_better: None,
@@ -343,6 +346,7 @@ impl Followed {
             let hib = *self
                 .higher_is_better
                 .get_or_insert_with(|| metric.is_none_or(Metric::higher_is_better));
+            state.higher_is_better = hib;
             if let Some(mean) = row.mean
                 && state
                     .best

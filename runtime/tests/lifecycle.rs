@@ -122,6 +122,8 @@ async fn a_resumed_run_makes_exactly_the_evaluations_of_an_uninterrupted_one() {
         resumed.best,
         EvaluationRow {
             duration_ms: resumed.best.duration_ms,
+            feature_ms: resumed.best.feature_ms,
+            fit_ms: resumed.best.fit_ms,
             ..whole.best.clone()
         }
     );

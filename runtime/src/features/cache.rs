@@ -17,8 +17,10 @@ use super::column::ModelColumn;
 /// The budget when the session has no memory limit.
 pub const DEFAULT_BUDGET: usize = 1 << 30;
 
-/// The share of a memory limit the cache may take.
-pub const LIMIT_SHARE: f64 = 0.5;
+/// The share of a memory limit the cache may take. The rest is for what the pool cannot
+/// see: the process itself (code, runtime, threads; about 150 MiB) and memory the
+/// allocator has not handed back yet (docs/benchmarks.md, "Memory").
+pub const LIMIT_SHARE: f64 = 1.0 / 3.0;
 
 /// Bytes a cached column costs beyond its values (key, entry, index).
 const ENTRY_OVERHEAD: usize = 256;
@@ -72,6 +74,14 @@ impl ColumnCache {
             return;
         };
         while limit.saturating_sub(self.pool.reserved()) < bytes && self.evict_one() {}
+    }
+
+    /// Bytes the memory pool can still grant, when it has a limit.
+    pub fn pool_room(&self) -> Option<usize> {
+        match self.pool.memory_limit() {
+            MemoryLimit::Finite(limit) => Some(limit.saturating_sub(self.pool.reserved())),
+            MemoryLimit::Infinite | MemoryLimit::Unknown => None,
+        }
     }
 
     /// Starts a round: what it touches stays until the next one starts.

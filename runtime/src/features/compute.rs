@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::UInt64Array;
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
-use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::arrow::compute::{concat, take_record_batch};
 use datafusion::datasource::MemTable;
 use datafusion::error::Result;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionContext, ident};
 
 use super::render::quote_ident;
 
@@ -48,7 +48,10 @@ impl FeatureTable {
                 take_record_batch(data, &indices)
             })
             .collect::<std::result::Result<_, _>>()?;
-        let table = MemTable::try_new(data.schema(), vec![batches])?;
+        // Declaring the row order lets DataFusion drop the `ORDER BY` of feature queries
+        // without windows: those stream in order, without buffering the whole result.
+        let table = MemTable::try_new(data.schema(), vec![batches])?
+            .with_sort_order(vec![vec![ident(ROW_ID).sort(true, false)]]);
         ctx.register_table(TABLE, Arc::new(table))?;
         Ok(Self { ctx, rows })
     }
@@ -105,31 +108,34 @@ impl FeatureTable {
     }
 
     async fn query(&self, sqls: &[String]) -> Result<Vec<ArrayRef>> {
-        let row = quote_ident(ROW_ID);
-        let mut select = format!("SELECT {row}");
-        for (i, sql) in sqls.iter().enumerate() {
-            select.push_str(&format!(", ({sql}) AS {}", quote_ident(&format!("f{i}"))));
-        }
-        select.push_str(&format!(" FROM {} ORDER BY {row}", quote_ident(TABLE)));
-        let batches = self.ctx.sql(&select).await?.collect().await?;
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => {
-                return Err(datafusion::error::DataFusionError::Execution(
-                    "the feature query returned no rows".to_owned(),
-                ));
-            }
-        };
-        let all = concat_batches(&schema, &batches)?;
-        if all.num_rows() != self.rows {
+        let batches = self.ctx.sql(&select(sqls)).await?.collect().await?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if rows != self.rows {
             return Err(datafusion::error::DataFusionError::Execution(format!(
-                "the feature query returned {} rows for {} input rows",
-                all.num_rows(),
+                "the feature query returned {rows} rows for {} input rows",
                 self.rows
             )));
         }
-        Ok(all.columns()[1..].to_vec())
+        // One column at a time, so the result is held at most twice.
+        (1..=sqls.len())
+            .map(|i| {
+                let parts: Vec<&dyn datafusion::arrow::array::Array> =
+                    batches.iter().map(|b| b.column(i).as_ref()).collect();
+                Ok(concat(&parts)?)
+            })
+            .collect()
     }
+}
+
+/// The query computing `sqls` in row order, one column `f<i>` each after the row number.
+fn select(sqls: &[String]) -> String {
+    let row = quote_ident(ROW_ID);
+    let mut select = format!("SELECT {row}");
+    for (i, sql) in sqls.iter().enumerate() {
+        select.push_str(&format!(", ({sql}) AS {}", quote_ident(&format!("f{i}"))));
+    }
+    select.push_str(&format!(" FROM {} ORDER BY {row}", quote_ident(TABLE)));
+    select
 }
 
 /// Whether `e` is the memory pool refusing an allocation.
@@ -138,4 +144,69 @@ fn out_of_memory(e: &datafusion::error::DataFusionError) -> bool {
         e.find_root(),
         datafusion::error::DataFusionError::ResourcesExhausted(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Float64Array, UInt64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::physical_plan::displayable;
+
+    use super::*;
+
+    fn table(rows: u64) -> FeatureTable {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(ROW_ID, DataType::UInt64, false),
+            Field::new("x", DataType::Float64, false),
+        ]));
+        let data = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(UInt64Array::from_iter_values(0..rows)),
+                #[allow(clippy::cast_precision_loss)]
+                Arc::new(Float64Array::from_iter_values(
+                    (0..rows).map(|i| ((i * 7919) % 101) as f64),
+                )),
+            ],
+        )
+        .expect("a valid batch");
+        let ctx = SessionContext::new_with_config(crate::plan::search_session_config());
+        FeatureTable::new(ctx, &data).expect("a registered table")
+    }
+
+    async fn plan(table: &FeatureTable, sqls: &[String]) -> String {
+        let df = table.ctx.sql(&select(sqls)).await.expect("the query plans");
+        let plan = df.create_physical_plan().await.expect("a physical plan");
+        displayable(plan.as_ref()).indent(true).to_string()
+    }
+
+    #[tokio::test]
+    async fn only_queries_with_windows_sort_by_row() {
+        let table = table(200_000);
+        let plain = plan(&table, &["ln(\"x\" + 1)".to_owned()]).await;
+        assert!(!plain.contains("SortExec"), "{plain}");
+        let windowed = plan(&table, &["avg(\"x\") OVER (ORDER BY \"x\")".to_owned()]).await;
+        assert!(windowed.contains("SortExec"), "{windowed}");
+    }
+
+    #[tokio::test]
+    async fn results_come_in_row_order_with_and_without_windows() {
+        let table = table(200_000);
+        let sqls = [
+            "\"x\" * 2".to_owned(),
+            "lag(\"x\") OVER (ORDER BY \"x\", \"__flow_row\")".to_owned(),
+        ];
+        let columns = table.try_compute(&sqls).await.expect("no memory trouble");
+        let doubled = columns[0].as_ref().expect("computed");
+        let lagged = columns[1].as_ref().expect("computed");
+        let doubled = doubled
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("floats");
+        #[allow(clippy::cast_precision_loss)]
+        for (i, v) in doubled.values().iter().enumerate() {
+            assert_eq!(*v, 2.0 * ((i as u64 * 7919) % 101) as f64);
+        }
+        assert_eq!(lagged.len(), 200_000);
+    }
 }

@@ -10,7 +10,9 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
+use datafusion::execution::memory_pool::{
+    MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
+};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use flow_dsl::ResolvedOperation;
@@ -27,7 +29,9 @@ use crate::features::{
     ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, LIMIT_SHARE, ModelColumn,
     ROW_ID, RenderContext, TARGET_VALUE, model_column, render,
 };
-use crate::search::{ActionSpace, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward};
+use crate::search::{
+    ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward,
+};
 
 /// Candidates drawn and screened per child a node may get.
 const SCREEN_FACTOR: usize = 32;
@@ -82,7 +86,14 @@ pub async fn run_search(
         MemoryLimit::Infinite | MemoryLimit::Unknown => DEFAULT_BUDGET,
     };
     let cache = ColumnCache::new(budget, context.memory_pool());
-    let mut search = Search::new(&job, prepared.base, evaluator, pool, cache)?;
+    let mut search = Search::new(
+        &job,
+        prepared.base,
+        evaluator,
+        pool,
+        cache,
+        context.memory_pool(),
+    )?;
     search.run(&table, &tx, started).await
 }
 
@@ -128,8 +139,13 @@ struct Search<'j> {
     higher_is_better: bool,
     /// Model columns by canonical SQL (or why the feature is unusable), within a budget.
     columns: ColumnCache,
-    /// Fold scores by feature-set key.
-    scores: HashMap<Vec<String>, Scored>,
+    /// Memory held in the pool while cross-validation runs: the matrices it builds.
+    evaluating: MemoryReservation,
+    /// Memory held in the pool while a feature query's result is turned into columns.
+    computing: MemoryReservation,
+    /// Fold scores by the digest of a feature-set key (the keys themselves are whole SQL
+    /// texts, kilobytes per set over a long run).
+    scores: HashMap<KeyDigest, Scored>,
     baseline: Option<f64>,
     best: Option<f64>,
     /// Log rows written so far (the next row's `iteration`).
@@ -147,6 +163,47 @@ struct Scored {
     importance: Vec<f64>,
 }
 
+/// SHA-256 of a feature-set key.
+type KeyDigest = [u8; 32];
+
+/// The digest of `key`: each SQL text with its length first, so no two keys share one.
+fn key_digest(key: &[String]) -> KeyDigest {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for sql in key {
+        hasher.update((sql.len() as u64).to_le_bytes());
+        hasher.update(sql.as_bytes());
+    }
+    hasher.finalize().into()
+}
+
+/// Copies of a feature query's result flow holds outside DataFusion's accounting: the
+/// collected batches and the one array per column made from them.
+const QUERY_COPIES: usize = 2;
+
+/// The error of a feature query the memory pool refused.
+fn out_of_memory(e: &DataFusionError) -> DataFusionError {
+    error(format!(
+        "computing features needs more memory than the limit allows ({e}); raise \
+         `--memory-limit` (or `search.memory-limit`), or sample the dataset with \
+         `sample fraction=…`"
+    ))
+}
+
+/// Copies of a feature set's matrix alive while it is cross-validated: the assembled
+/// matrix, a fold's training and validation rows, and the model's own working copies of
+/// the training rows (linfa's least squares adds an intercept column, then factorises).
+const MATRIX_COPIES: usize = 4;
+
+/// Bytes cross-validating `at_once` feature sets of `columns` columns over `rows` rows
+/// holds at its peak.
+fn evaluation_bytes(rows: usize, columns: usize, at_once: usize) -> usize {
+    rows.saturating_mul(columns)
+        .saturating_mul(std::mem::size_of::<f64>())
+        .saturating_mul(MATRIX_COPIES)
+        .saturating_mul(at_once)
+}
+
 /// One node to score: its matrix (or why it has none) and its log row so far.
 struct Pending {
     node: usize,
@@ -162,6 +219,7 @@ impl<'j> Search<'j> {
         evaluator: Evaluator,
         pool: rayon::ThreadPool,
         columns: ColumnCache,
+        memory_pool: &Arc<dyn MemoryPool>,
     ) -> Result<Self> {
         let dataset = &job.dataset;
         let render_ctx = RenderContext {
@@ -196,6 +254,8 @@ impl<'j> Search<'j> {
             pool: Arc::new(pool),
             higher_is_better: metric.higher_is_better(),
             columns,
+            evaluating: MemoryConsumer::new("FeatureSearch evaluations").register(memory_pool),
+            computing: MemoryConsumer::new("FeatureSearch feature queries").register(memory_pool),
             scores: HashMap::new(),
             baseline: None,
             best: None,
@@ -263,7 +323,10 @@ impl<'j> Search<'j> {
             #[allow(clippy::cast_precision_loss)]
             let share = compute_ms / rows.len().max(1) as f64;
             for row in &mut rows {
-                row.duration_ms += share;
+                if row.iteration >= self.job.replay.len() as u64 {
+                    row.feature_ms = Some(share);
+                    row.duration_ms = share + row.fit_ms.unwrap_or_default();
+                }
             }
             if !self.emit(tx, &rows).await {
                 return Ok(());
@@ -298,7 +361,7 @@ impl<'j> Search<'j> {
     async fn expand(&mut self, selection: Selection, table: &FeatureTable) -> Result<Vec<usize>> {
         let Selection { node, room } = selection;
         self.columns.begin_round();
-        let mut failed: Vec<TypedFeature> = Vec::new();
+        let mut failed: Vec<FeatureId> = Vec::new();
         if self.tree.pool_mut(node).len() < room {
             let columns = &self.columns;
             let (ops, ctx) = (&self.job.operations, &self.render_ctx);
@@ -313,12 +376,12 @@ impl<'j> Search<'j> {
             );
             // The node's own features feed the screen; they may have been evicted.
             let mut needed = self.tree.features(node).split_off(self.base.len());
-            needed.extend(drawn.iter().cloned());
+            needed.extend(drawn.iter().map(|&f| self.tree.drawn(f).clone()));
             self.compute_features(&needed, table).await?;
             let screen = Screen::new(&self.node_columns(node), self.evaluator.target());
-            let mut scored: Vec<(f64, TypedFeature)> = Vec::with_capacity(drawn.len());
+            let mut scored: Vec<(f64, FeatureId)> = Vec::with_capacity(drawn.len());
             for feature in drawn {
-                match self.column(&feature) {
+                match self.column(&self.tree.drawn(feature).clone()) {
                     Some(Ok(column)) => scored.push((screen.score(&column), feature)),
                     _ => failed.push(feature),
                 }
@@ -327,7 +390,7 @@ impl<'j> Search<'j> {
             scored.extend(pool.drain(..).map(|f| (f64::NAN, f)));
             // Earlier leftovers keep their order behind equally good new ones; NaN marks
             // them and sorts them by their position, after the newly screened.
-            let mut indexed: Vec<(usize, f64, TypedFeature)> = scored
+            let mut indexed: Vec<(usize, f64, FeatureId)> = scored
                 .into_iter()
                 .enumerate()
                 .map(|(i, (s, f))| (i, s, f))
@@ -343,13 +406,16 @@ impl<'j> Search<'j> {
         failed.truncate(room);
         let take = room - failed.len();
         let pool = self.tree.pool_mut(node);
-        let chosen: Vec<TypedFeature> = pool.drain(..take.min(pool.len())).collect();
+        let chosen: Vec<FeatureId> = pool.drain(..take.min(pool.len())).collect();
         if chosen.is_empty() && failed.is_empty() {
             self.tree.close(node);
             return Ok(Vec::new());
         }
-        let mut children = failed;
-        children.extend(chosen);
+        let children = failed
+            .into_iter()
+            .chain(chosen)
+            .map(|f| self.tree.drawn(f).clone())
+            .collect();
         Ok(self.tree.add_children(node, children))
     }
 
@@ -395,23 +461,43 @@ impl<'j> Search<'j> {
                 missing.push(sql);
             }
         }
-        // The query needs its sort reservation and a few copies of its result.
-        let sort_reservation = table.sort_reservation();
-        self.columns.make_room(
-            sort_reservation + table.rows() * (missing.len() + 2) * 4 * std::mem::size_of::<f64>(),
-        );
-        let computed = table.try_compute(&missing).await.map_err(|e| {
-            error(format!(
-                "computing features needs more memory than the limit allows ({e}); raise \
-                 `--memory-limit` (or `search.memory-limit`), or sample the dataset with \
-                 `sample fraction=…`"
-            ))
-        })?;
-        for (sql, result) in missing.into_iter().zip(computed) {
-            let column = result.and_then(|array| model_column(&array));
-            self.columns.insert(sql, column);
+        // Under a memory limit the candidates are computed in as few queries as fit: each
+        // holds its result twice (collected, then one array per column) besides what
+        // DataFusion accounts itself (sorts and windows buffer the whole result once).
+        let mut start = 0;
+        while start < missing.len() {
+            let count = self.query_size(missing.len() - start, table);
+            let chunk = &missing[start..start + count];
+            start += count;
+            let bytes = table.rows() * count * std::mem::size_of::<f64>() * QUERY_COPIES;
+            self.computing
+                .try_resize(bytes)
+                .map_err(|e| out_of_memory(&e))?;
+            let computed = table
+                .try_compute(chunk)
+                .await
+                .map_err(|e| out_of_memory(&e))?;
+            for (sql, result) in chunk.iter().zip(computed) {
+                let column = result.and_then(|array| model_column(&array));
+                self.columns.insert(sql.clone(), column);
+            }
+            self.computing.free();
         }
         Ok(())
+    }
+
+    /// How many of `remaining` candidates one query may compute: all of them without a
+    /// memory limit, otherwise as many as the pool has room for once the column cache has
+    /// given back what it can (at least one).
+    fn query_size(&mut self, remaining: usize, table: &FeatureTable) -> usize {
+        let per_candidate = table.rows() * std::mem::size_of::<f64>() * (QUERY_COPIES + 1);
+        let sort = table.sort_reservation();
+        self.columns
+            .make_room(sort.saturating_add(remaining.saturating_mul(per_candidate)));
+        match self.columns.pool_room() {
+            None => remaining,
+            Some(room) => (room.saturating_sub(sort) / per_candidate.max(1)).clamp(1, remaining),
+        }
     }
 
     /// The features, SQL and matrix of a node.
@@ -480,6 +566,8 @@ impl<'j> Search<'j> {
             reward: None,
             cache_hit: false,
             duration_ms: 0.0,
+            feature_ms: Some(0.0),
+            fit_ms: Some(0.0),
             status: "ok".to_owned(),
             error: None,
         };
@@ -505,7 +593,7 @@ impl<'j> Search<'j> {
                 p.matrix
                     .as_ref()
                     .ok()
-                    .and_then(|_| self.scores.get(&p.key).cloned())
+                    .and_then(|_| self.scores.get(&key_digest(&p.key)).cloned())
             })
             .collect();
         // A resumed run takes its stored scores instead of cross-validating again.
@@ -518,6 +606,7 @@ impl<'j> Search<'j> {
             .filter(|(i, _)| cached[*i].is_none() && replayed[*i].is_none())
             .filter_map(|(i, p)| p.matrix.as_ref().ok().map(|m| (i, m.clone())))
             .collect();
+        self.reserve_evaluations(&work)?;
         let evaluator = Arc::clone(&self.evaluator);
         let pool = Arc::clone(&self.pool);
         let results = tokio::task::spawn_blocking(move || {
@@ -538,6 +627,7 @@ impl<'j> Search<'j> {
         })
         .await
         .map_err(|e| error(format!("an evaluation thread failed: {e}")))?;
+        self.evaluating.free();
         let mut by_index: HashMap<usize, (std::result::Result<Scored, String>, f64)> =
             results.into_iter().map(|(i, s, ms)| (i, (s, ms))).collect();
         let mut rows = Vec::with_capacity(pending.len());
@@ -547,6 +637,8 @@ impl<'j> Search<'j> {
                 let outcome = replay_outcome(stored, &row, &p.key, p.matrix.is_ok())?;
                 row.cache_hit = stored.cache_hit;
                 row.duration_ms = stored.duration_ms;
+                row.feature_ms = stored.feature_ms;
+                row.fit_ms = stored.fit_ms;
                 match outcome {
                     Replayed::Rejected(why) => self.reject(&mut row, p.node, why),
                     Replayed::Scored(outcome) => self.finish(&mut row, p.node, p.key, outcome),
@@ -569,6 +661,7 @@ impl<'j> Search<'j> {
                         .remove(&i)
                         .unwrap_or((Err("not evaluated".into()), 0.0));
                     row.duration_ms = ms;
+                    row.fit_ms = Some(ms);
                     scores
                 }
             };
@@ -583,6 +676,26 @@ impl<'j> Search<'j> {
             rows.push(row);
         }
         Ok(rows)
+    }
+
+    /// Reserves the memory cross-validating `work` takes at once — the matrices of as many
+    /// feature sets as there are evaluation threads, each with its fold copies — taking it
+    /// from the column cache when the pool is short, so a memory limit bounds the search's
+    /// matrices as well as its columns.
+    fn reserve_evaluations(&mut self, work: &[(usize, Vec<ModelColumn>)]) -> Result<()> {
+        let widest = work.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+        let at_once = work.len().min(self.pool.current_num_threads());
+        let bytes = evaluation_bytes(self.evaluator.target().len(), widest, at_once);
+        self.columns.make_room(bytes);
+        self.evaluating.try_resize(bytes).map_err(|e| {
+            error(format!(
+                "cross-validating feature sets of {widest} columns, {at_once} at a time, needs \
+                 about {} MiB, more than the memory limit leaves ({e}); raise \
+                 `--memory-limit` (or `search.memory-limit`), lower `search.parallelism`, or \
+                 sample the dataset with `sample fraction=…`",
+                bytes.div_ceil(1 << 20)
+            ))
+        })
     }
 
     fn finish(
@@ -629,7 +742,7 @@ impl<'j> Search<'j> {
                 } else {
                     self.since_improvement += 1;
                 }
-                self.scores.insert(key, scored);
+                self.scores.insert(key_digest(&key), scored);
                 self.tree.record(node, Some(r));
                 row.fold_scores = scores;
                 row.mean = Some(mean);

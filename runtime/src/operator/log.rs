@@ -50,8 +50,14 @@ pub struct EvaluationRow {
     pub reward: Option<f64>,
     /// Whether the score came from the cache of evaluated feature sets.
     pub cache_hit: bool,
-    /// Wall time spent on this node (computing its feature and scoring it).
+    /// Wall time spent on this node: `feature_ms + fit_ms`.
     pub duration_ms: f64,
+    /// Its share of computing the batch of features it came with (none in logs written
+    /// before this was recorded).
+    pub feature_ms: Option<f64>,
+    /// Time fitting and scoring the model on it (0 when the score came from the cache or
+    /// it was rejected).
+    pub fit_ms: Option<f64>,
     /// `ok`; `failed` when the model could not be scored on the set; `rejected` when the
     /// new feature could not be computed or carries no information (not scored, not
     /// counted against the iteration budget).
@@ -115,6 +121,9 @@ pub fn evaluation_schema() -> SchemaRef {
             Field::new("duration_ms", DataType::Float64, false),
             Field::new("status", DataType::Utf8, false),
             Field::new("error", DataType::Utf8, true),
+            // Added later: nullable, so older files read with NULL here.
+            Field::new("feature_ms", DataType::Float64, true),
+            Field::new("fit_ms", DataType::Float64, true),
         ]))
     });
     SCHEMA.clone()
@@ -143,6 +152,8 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
     let mut duration = Float64Builder::new();
     let mut status = StringBuilder::new();
     let mut error = StringBuilder::new();
+    let mut feature_ms = Float64Builder::new();
+    let mut fit_ms = Float64Builder::new();
     for row in rows {
         run.append_value(run_id);
         iteration.append_value(row.iteration);
@@ -180,6 +191,8 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
         duration.append_value(row.duration_ms);
         status.append_value(&row.status);
         error.append_option(row.error.as_deref());
+        feature_ms.append_option(row.feature_ms);
+        fit_ms.append_option(row.fit_ms);
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(run.finish()),
@@ -203,6 +216,8 @@ pub fn rows_to_batch(run_id: &str, rows: &[EvaluationRow]) -> Result<RecordBatch
         Arc::new(duration.finish()),
         Arc::new(status.finish()),
         Arc::new(error.finish()),
+        Arc::new(feature_ms.finish()),
+        Arc::new(fit_ms.finish()),
     ];
     Ok(RecordBatch::try_new(evaluation_schema(), columns)?)
 }
@@ -214,8 +229,9 @@ pub fn rows_from_batch(batch: &RecordBatch) -> Vec<EvaluationRow> {
         let a = col(name).as_string::<i32>();
         a.is_valid(i).then(|| a.value(i).to_owned())
     };
+    // Columns added after the first release may be missing from a batch read back.
     let floats = |name: &str, i: usize| {
-        let a = col(name).as_primitive::<Float64Type>();
+        let a = batch.column_by_name(name)?.as_primitive::<Float64Type>();
         a.is_valid(i).then(|| a.value(i))
     };
     let string_list = |name: &str, i: usize| -> Vec<String> {
@@ -251,6 +267,8 @@ pub fn rows_from_batch(batch: &RecordBatch) -> Vec<EvaluationRow> {
                 duration_ms: floats("duration_ms", i).unwrap_or_default(),
                 status: strings("status", i).unwrap_or_default(),
                 error: strings("error", i),
+                feature_ms: floats("feature_ms", i),
+                fit_ms: floats("fit_ms", i),
             }
         })
         .collect()
@@ -282,6 +300,8 @@ mod tests {
                 reward: Some(0.0),
                 cache_hit: false,
                 duration_ms: 3.5,
+                feature_ms: Some(1.5),
+                fit_ms: Some(2.0),
                 status: "ok".into(),
                 error: None,
             },
@@ -304,6 +324,8 @@ mod tests {
                 reward: Some(-1.0),
                 cache_hit: true,
                 duration_ms: 1.0,
+                feature_ms: None,
+                fit_ms: None,
                 status: "failed".into(),
                 error: Some("every value is the same".into()),
             },

@@ -17,4 +17,6 @@ mod tree;
 pub use action::{ActionSpace, TypedFeature};
 pub use reward::reward;
 pub use screen::Screen;
-pub use tree::{FAILURE_REWARD, NodeStatus, SearchNode, SearchTree, Selection, TreeConfig};
+pub use tree::{
+    FAILURE_REWARD, FeatureId, NodeStatus, SearchNode, SearchTree, Selection, TreeConfig,
+};

@@ -1,7 +1,7 @@
 //! The search tree: UCB1 selection, progressive widening, seeded weighted expansion and
 //! backpropagation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -44,6 +44,31 @@ const WIDENING: f64 = 4.0;
 /// considered to have no new candidates left.
 const MAX_DRAWS: usize = 200;
 
+/// A feature drawn somewhere in the tree, by its index in the tree's list of drawn
+/// features. Nodes keep these instead of whole expressions: the same candidates are drawn
+/// for many nodes, and a node remembers every one it drew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FeatureId(u32);
+
+/// Every feature drawn in the tree, once.
+#[derive(Debug, Clone, Default)]
+struct Drawn {
+    features: Vec<TypedFeature>,
+    ids: BTreeMap<FeatureExpr, FeatureId>,
+}
+
+impl Drawn {
+    fn intern(&mut self, feature: TypedFeature) -> FeatureId {
+        if let Some(id) = self.ids.get(&feature.expr) {
+            return *id;
+        }
+        let id = FeatureId(u32::try_from(self.features.len()).expect("fewer than 2^32 features"));
+        self.ids.insert(feature.expr.clone(), id);
+        self.features.push(feature);
+        id
+    }
+}
+
 /// What became of a node's evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeStatus {
@@ -81,9 +106,9 @@ pub struct SearchNode {
     /// The node's own random stream, created at its first expansion.
     rng: Option<ChaCha8Rng>,
     /// Every feature drawn for it, so none is proposed twice.
-    tried: BTreeSet<FeatureExpr>,
+    tried: BTreeSet<FeatureId>,
     /// Drawn and screened candidates not yet made children, best first.
-    pool: Vec<TypedFeature>,
+    pool: Vec<FeatureId>,
     /// Drawing found no new candidate: the node gets no more children.
     no_candidates: bool,
     /// No selection can produce new work below this node.
@@ -105,6 +130,7 @@ pub struct SearchTree {
     config: TreeConfig,
     base: Vec<TypedFeature>,
     nodes: Vec<SearchNode>,
+    drawn: Drawn,
 }
 
 impl SearchNode {
@@ -136,7 +162,13 @@ impl SearchTree {
             config,
             base,
             nodes: vec![SearchNode::new(0, None, 0, None)],
+            drawn: Drawn::default(),
         }
+    }
+
+    /// A drawn feature.
+    pub fn drawn(&self, id: FeatureId) -> &TypedFeature {
+        &self.drawn.features[id.0 as usize]
     }
 
     /// The node with this id.
@@ -233,7 +265,7 @@ impl SearchTree {
         space: &ActionSpace,
         count: usize,
         rejected: &dyn Fn(&FeatureExpr) -> bool,
-    ) -> Vec<TypedFeature> {
+    ) -> Vec<FeatureId> {
         let set = self.features(id);
         let present: BTreeSet<&FeatureExpr> = set.iter().map(|f| &f.expr).collect();
         let seed = self.config.seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -250,10 +282,11 @@ impl SearchTree {
                 let Some(candidate) = space.sample(&set, newest.as_ref(), rng) else {
                     continue;
                 };
-                if !present.contains(&candidate.expr)
-                    && !rejected(&candidate.expr)
-                    && node.tried.insert(candidate.expr.clone())
-                {
+                if present.contains(&candidate.expr) || rejected(&candidate.expr) {
+                    continue;
+                }
+                let candidate = self.drawn.intern(candidate);
+                if node.tried.insert(candidate) {
                     drawn.push(candidate);
                     continue 'draws;
                 }
@@ -265,7 +298,7 @@ impl SearchTree {
     }
 
     /// The node's screened candidates waiting to become children, best first.
-    pub fn pool_mut(&mut self, id: usize) -> &mut Vec<TypedFeature> {
+    pub fn pool_mut(&mut self, id: usize) -> &mut Vec<FeatureId> {
         &mut self.nodes[id].pool
     }
 
@@ -437,6 +470,7 @@ op "ratio" { input "x" type="numeric"; input "y" type="numeric"; sql "{x} / {y}"
                 t.close(selection.node);
                 continue;
             }
+            let drawn = drawn.into_iter().map(|f| t.drawn(f).clone()).collect();
             return Some(t.add_children(selection.node, drawn));
         }
     }

@@ -23,6 +23,7 @@ pub use identity::{CONTENT_HASH_LIMIT, RunIdentity, identify, run_id};
 pub use location::{StoreLocation, s3_store};
 pub use manifest::{RunManifest, RunStatus, STATUSES, manifest_schema, now_micros, this_host};
 pub use results::{Results, StoreProblem, file_schema};
+pub use rows::rows_from_batch;
 pub use tables::{
     FeatureRow, MetricRow, NodeRow, feature_schema, features, metric_schema, node_schema, nodes,
     resident_memory,

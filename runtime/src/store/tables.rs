@@ -337,6 +337,8 @@ mod tests {
             reward: Some(reward),
             cache_hit: false,
             duration_ms: 1.0,
+            feature_ms: None,
+            fit_ms: None,
             status: "ok".into(),
             error: None,
         }

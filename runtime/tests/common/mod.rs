@@ -87,6 +87,8 @@ pub fn without_timings(rows: &[EvaluationRow]) -> Vec<EvaluationRow> {
     rows.iter()
         .map(|r| EvaluationRow {
             duration_ms: 0.0,
+            feature_ms: None,
+            fit_ms: None,
             ..r.clone()
         })
         .collect()
