@@ -2,8 +2,8 @@
 # Runs the whole test suite: formatting, lints, the crate-graph guard and every test.
 # Usage: scripts/test.sh            (from anywhere inside the repository)
 # Anything a test needs is installed here (SeaweedFS from PyPI for the S3 tests, DuckDB
-# from PyPI for the exported SQL), so this
-# works on a fresh machine with the Rust toolchain, python3 and curl.
+# from PyPI for the exported SQL, Debian's Chromium for the HTML report), so this works on
+# a fresh machine with the Rust toolchain, python3, curl and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +43,10 @@ if ! "$PY_ENV/bin/python" -c "import duckdb" 2>/dev/null; then
     "$PY_ENV/bin/python" -m pip install --quiet --disable-pip-version-check "duckdb==2.0.1"
 fi
 export FLOW_TEST_PYTHON="$PY_ENV/bin/python"
+
+step "headless Chromium (renders the HTML report)"
+FLOW_TEST_CHROMIUM="$(scripts/chromium.sh)"
+export FLOW_TEST_CHROMIUM
 
 step "tests (cargo test --workspace)"
 cargo test --workspace --locked

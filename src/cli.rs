@@ -193,12 +193,23 @@ pub struct OpsArgs {
 /// `flow init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The dataset to build a pipeline for.
-    pub data: PathBuf,
-    /// The target column.
-    #[arg(long)]
+    /// The directory to write the pipeline in (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The data file to build a pipeline for (CSV, TSV, Parquet or JSON); asked for on a
+    /// terminal when missing.
+    #[arg(long, value_name = "FILE")]
+    pub dataset: Option<PathBuf>,
+    /// The column to predict; asked for on a terminal when missing.
+    #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
-    /// Where to write the pipeline.
-    #[arg(long, short, default_value = "pipeline.kdl")]
+    /// The pipeline's name (default: the data file's name without its extension).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overwrite the pipeline file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The pipeline file's name inside the directory.
+    #[arg(long, short, value_name = "FILE", default_value = "pipeline.kdl")]
     pub output: PathBuf,
 }

@@ -7,11 +7,20 @@
 
 mod cli;
 mod commands;
+mod prompt;
+mod report;
+mod scaffold;
 mod shell;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// mimalloc returns freed memory to the system promptly; glibc's per-thread arenas held on
+/// to the search's short-lived model matrices, keeping the process far above its
+/// `--memory-limit` (docs/benchmarks.md, "Memory").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit code for problems the user can fix.
 const EXIT_USER_ERROR: u8 = 1;

@@ -2,20 +2,17 @@
 //! `\d` lists the tables, `\d name` shows one's columns; Tab completes table and column
 //! names; history is kept in the user's data directory.
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
 use flow_runtime::store::{OutputFormat, Results, render};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
-use rustyline::highlight::Highlighter;
-use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
-use rustyline::validate::Validator;
-use rustyline::{Context, Editor, Helper};
+use rustyline::{Context, Editor};
 
 use crate::commands::Failure;
+use crate::prompt::CompleteOnly;
 
 const HELP: &str = "\
 Statements end with `;` and may span several lines. Queries are read-only.
@@ -194,24 +191,6 @@ impl Completer for ShellHelper {
     }
 }
 
-impl Hinter for ShellHelper {
-    type Hint = String;
-}
-
-impl Highlighter for ShellHelper {
-    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
-        &'s self,
-        prompt: &'p str,
-        _default: bool,
-    ) -> Cow<'b, str> {
-        Cow::Borrowed(prompt)
-    }
-}
-
-impl Validator for ShellHelper {}
-
-impl Helper for ShellHelper {}
-
 /// Where the shell keeps its history: `$XDG_DATA_HOME/flow`, else the platform's data
 /// directory under the home directory.
 fn history_file() -> Option<PathBuf> {
@@ -234,12 +213,13 @@ fn history_file() -> Option<PathBuf> {
 /// Runs the shell until `\q` or end of input.
 pub async fn run(results: Results, format: OutputFormat) -> Result<(), Failure> {
     let mut session = Session::new(results, format).await;
-    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new().map_err(|e| {
-        Failure::internal(miette::miette!("cannot start the interactive shell: {e}"))
-    })?;
-    editor.set_helper(Some(ShellHelper {
+    let mut editor: Editor<CompleteOnly<ShellHelper>, DefaultHistory> =
+        Editor::new().map_err(|e| {
+            Failure::internal(miette::miette!("cannot start the interactive shell: {e}"))
+        })?;
+    editor.set_helper(Some(CompleteOnly(ShellHelper {
         names: session.names(),
-    }));
+    })));
     let history = history_file();
     if let Some(path) = &history {
         // No history yet is normal.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{flow, repo, text};
+use common::{flow, repo, s3_location, text};
 
 /// Runs the diabetes example with a small budget into `dir/out`; returns that location.
 fn stored_run(dir: &Path) -> String {
@@ -368,18 +368,7 @@ fn a_killed_run_leaves_whole_files_shows_as_interrupted_and_resumes_to_the_same_
 
 #[test]
 fn runs_store_on_s3_and_every_command_reads_them_there() {
-    let bucket = std::env::var("FLOW_TEST_S3_BUCKET").unwrap_or_else(|_| {
-        panic!(
-            "the S3 tests need the loopback S3 server: run them through scripts/test.sh, or \
-             start it with `eval \"$(scripts/s3-server.sh start target/s3)\"` and export \
-             AWS_ENDPOINT=$FLOW_TEST_S3_ENDPOINT"
-        )
-    });
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    let location = format!("s3://{bucket}/cli-test-{nanos}/results");
+    let location = s3_location("cli-test");
     let out = flow()
         .arg("run")
         .arg(repo().join("examples/diabetes.kdl"))

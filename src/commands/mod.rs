@@ -4,12 +4,13 @@ mod apply;
 mod check;
 mod explain;
 mod export;
+mod init;
 mod ops;
 mod query;
+mod report;
 mod results;
 mod run;
 mod runs;
-mod unbuilt;
 
 use crate::cli::Command;
 
@@ -70,8 +71,8 @@ pub fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Runs(args) => runs::runs(&args),
         Command::Export(args) => export::export(&args),
         Command::Apply(args) => apply::apply(&args),
-        Command::Report(_) => unbuilt::not_built("report", "the HTML report", 8),
+        Command::Report(args) => report::report(&args),
         Command::Ops(args) => ops::ops(&args),
-        Command::Init(_) => unbuilt::not_built("init", "pipeline scaffolding", 8),
+        Command::Init(args) => init::init(&args),
     }
 }
