@@ -5,14 +5,14 @@
 # sample, not the file.
 #
 # Usage: scripts/bench-large-csv.sh [ROWS] [FRACTION] [LIMIT]
-#   defaults: 10000000 rows × 12 numeric columns (1.04 GB), fraction 0.02, limit 512MiB
+#   defaults: 10000000 rows × 12 numeric columns (1.04 GB), fraction 0.02, limit 768MiB
 # Builds flow in release mode first. Prints a Markdown table for docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROWS="${1:-10000000}"
 FRACTION="${2:-0.02}"
-LIMIT="${3:-512MiB}"
+LIMIT="${3:-768MiB}"
 WORK="${BENCH_DIR:-target/bench-large-csv}"
 
 cargo build --release --locked --quiet

@@ -130,6 +130,16 @@ pub fn search_session_config() -> SessionConfig {
         .set_bool("datafusion.optimizer.enable_round_robin_repartition", false)
 }
 
+/// What the process holds outside DataFusion's memory pool: code, the async runtime,
+/// threads, the allocator's working set (about 120–150 MiB measured on Linux x86_64).
+const PROCESS_RESERVE: usize = 128 << 20;
+
+/// The memory pool under a limit on the whole process: the limit less what the process
+/// holds itself, but at least half the limit.
+fn memory_pool_size(limit: usize) -> usize {
+    limit.saturating_sub(PROCESS_RESERVE).max(limit / 2)
+}
+
 /// Compiles `pipeline` into a plan (registering the dataset; nothing is read yet).
 pub async fn compile(
     pipeline: &LoadedPipeline,
@@ -142,7 +152,7 @@ pub async fn compile(
         .or(spec.search.memory_limit_bytes)
     {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        runtime = runtime.with_memory_limit(limit, 1.0);
+        runtime = runtime.with_memory_limit(memory_pool_size(limit), 1.0);
     }
     let runtime = runtime
         .build_arc()
@@ -280,4 +290,17 @@ fn register_s3(ctx: &SessionContext, bucket: &str, options: &S3Options) -> Resul
     let url = ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| e.to_string())?;
     ctx.register_object_store(url.as_ref(), store);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_leaves_the_process_its_share_of_the_limit() {
+        assert_eq!(memory_pool_size(600 << 20), 472 << 20);
+        assert_eq!(memory_pool_size(4 << 30), (4 << 30) - (128 << 20));
+        // Small limits keep half for the pool.
+        assert_eq!(memory_pool_size(24 << 20), 12 << 20);
+    }
 }

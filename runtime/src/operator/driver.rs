@@ -311,7 +311,10 @@ impl<'j> Search<'j> {
             if children.is_empty() {
                 continue;
             }
-            // Columns evicted from the cache since they were drawn are computed again.
+            // Scoring needs only the children's columns: a new round lets the screened
+            // candidates that were not chosen give way to the matrices. Columns evicted
+            // since they were drawn are computed again.
+            self.columns.begin_round();
             let needed: Vec<TypedFeature> = children
                 .iter()
                 .flat_map(|&child| self.tree.features(child).split_off(self.base.len()))
@@ -381,9 +384,21 @@ impl<'j> Search<'j> {
             let screen = Screen::new(&self.node_columns(node), self.evaluator.target());
             let mut scored: Vec<(f64, FeatureId)> = Vec::with_capacity(drawn.len());
             for feature in drawn {
-                match self.column(&self.tree.drawn(feature).clone()) {
-                    Some(Ok(column)) => scored.push((screen.score(&column), feature)),
-                    _ => failed.push(feature),
+                let expr = &self.tree.drawn(feature).expr;
+                let sql = render(expr, &self.job.operations, &self.render_ctx);
+                match sql.map(|sql| self.columns.get(&sql)) {
+                    Ok(Some(Ok(column))) => scored.push((screen.score(&column), feature)),
+                    Ok(Some(Err(_))) | Err(_) => failed.push(feature),
+                    // Computed a moment ago but not kept: the pool had no room for it.
+                    // Failing the candidate would make the search depend on the limit.
+                    Ok(None) => {
+                        return Err(error(
+                            "a computed feature did not fit in the memory limit; raise \
+                             `--memory-limit` (or `search.memory-limit`), or sample the dataset \
+                             with `sample fraction=…`"
+                                .to_owned(),
+                        ));
+                    }
                 }
             }
             let pool = self.tree.pool_mut(node);
