@@ -143,6 +143,8 @@ struct Search<'j> {
     evaluating: MemoryReservation,
     /// Memory held in the pool while a feature query's result is turned into columns.
     computing: MemoryReservation,
+    /// Memory the search tree holds (it only grows).
+    tree_memory: MemoryReservation,
     /// Fold scores by the digest of a feature-set key (the keys themselves are whole SQL
     /// texts, kilobytes per set over a long run).
     scores: HashMap<KeyDigest, Scored>,
@@ -256,6 +258,7 @@ impl<'j> Search<'j> {
             columns,
             evaluating: MemoryConsumer::new("FeatureSearch evaluations").register(memory_pool),
             computing: MemoryConsumer::new("FeatureSearch feature queries").register(memory_pool),
+            tree_memory: MemoryConsumer::new("FeatureSearch tree").register(memory_pool),
             scores: HashMap::new(),
             baseline: None,
             best: None,
@@ -315,6 +318,7 @@ impl<'j> Search<'j> {
             // candidates that were not chosen give way to the matrices. Columns evicted
             // since they were drawn are computed again.
             self.columns.begin_round();
+            self.reserve_tree()?;
             let needed: Vec<TypedFeature> = children
                 .iter()
                 .flat_map(|&child| self.tree.features(child).split_off(self.base.len()))
@@ -691,6 +695,24 @@ impl<'j> Search<'j> {
             rows.push(row);
         }
         Ok(rows)
+    }
+
+    /// Accounts the tree's growth in the pool, taking the room from the column cache. The
+    /// tree is never pruned to fit (that would make the search depend on the limit): a
+    /// tree the limit cannot hold stops the run with the fix.
+    fn reserve_tree(&mut self) -> Result<()> {
+        let bytes = self.tree.approximate_bytes();
+        self.columns
+            .make_room(bytes.saturating_sub(self.tree_memory.size()));
+        self.tree_memory.try_resize(bytes).map_err(|e| {
+            error(format!(
+                "the search tree ({} nodes, about {} MiB) outgrew the memory limit ({e}); \
+                 raise `--memory-limit` (or `search.memory-limit`) or lower \
+                 `search.iterations`",
+                self.tree.nodes().len(),
+                bytes.div_ceil(1 << 20)
+            ))
+        })
     }
 
     /// Reserves the memory cross-validating `work` takes at once — the matrices of as many

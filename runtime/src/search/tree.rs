@@ -69,6 +69,14 @@ impl Drawn {
     }
 }
 
+/// Heap bytes of a feature expression beyond its own struct (names, inputs, parameters):
+/// a generous estimate for the compositions of depth two or three the search builds.
+const EXPRESSION_BYTES: usize = 256;
+
+/// Bytes a feature id costs in a node's set of drawn ids or its pool (B-tree overhead
+/// included).
+const ID_BYTES: usize = 16;
+
 /// What became of a node's evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeStatus {
@@ -174,6 +182,21 @@ impl SearchTree {
     /// The node with this id.
     pub fn node(&self, id: usize) -> &SearchNode {
         &self.nodes[id]
+    }
+
+    /// About how many bytes the tree holds: its nodes, their drawn-feature ids and
+    /// leftovers, and each drawn expression once (its nested names and inputs estimated
+    /// at [`EXPRESSION_BYTES`]).
+    pub fn approximate_bytes(&self) -> usize {
+        let ids: usize = self
+            .nodes
+            .iter()
+            .map(|n| n.tried.len() + n.pool.len())
+            .sum();
+        self.nodes.len() * (std::mem::size_of::<SearchNode>() + EXPRESSION_BYTES)
+            + ids * ID_BYTES
+            + self.drawn.features.len()
+                * (std::mem::size_of::<TypedFeature>() + 2 * EXPRESSION_BYTES)
     }
 
     /// Every node, in creation order.
@@ -498,6 +521,33 @@ op "ratio" { input "x" type="numeric"; input "y" type="numeric"; sql "{x} / {y}"
             }
         }
         order
+    }
+
+    #[test]
+    fn the_accounted_size_grows_with_the_tree_and_counts_each_expression_once() {
+        let space = space();
+        let mut t = tree(3);
+        t.record(0, Some(0.0));
+        let empty = t.approximate_bytes();
+        let mut sizes = vec![empty];
+        for _ in 0..20 {
+            let Some(children) = expand(&mut t, &space, 64) else {
+                break;
+            };
+            for c in children {
+                t.record(c, Some(0.1));
+            }
+            sizes.push(t.approximate_bytes());
+        }
+        assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+        assert!(*sizes.last().expect("sizes") > empty);
+        // Many nodes drew the same expressions; they are held once.
+        let ids: usize = t.nodes.iter().map(|n| n.tried.len()).sum();
+        assert!(
+            t.drawn.features.len() < ids,
+            "{} < {ids}",
+            t.drawn.features.len()
+        );
     }
 
     #[test]
