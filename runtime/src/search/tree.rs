@@ -139,6 +139,8 @@ pub struct SearchTree {
     base: Vec<TypedFeature>,
     nodes: Vec<SearchNode>,
     drawn: Drawn,
+    /// Drawn ids held by all nodes together.
+    tried: usize,
 }
 
 impl SearchNode {
@@ -171,6 +173,7 @@ impl SearchTree {
             base,
             nodes: vec![SearchNode::new(0, None, 0, None)],
             drawn: Drawn::default(),
+            tried: 0,
         }
     }
 
@@ -184,17 +187,13 @@ impl SearchTree {
         &self.nodes[id]
     }
 
-    /// About how many bytes the tree holds: its nodes, their drawn-feature ids and
-    /// leftovers, and each drawn expression once (its nested names and inputs estimated
-    /// at [`EXPRESSION_BYTES`]).
+    /// About how many bytes the tree holds, at most: its nodes, their drawn-feature ids and
+    /// leftovers (a node's leftovers are some of its drawn ids, so at most as many), and
+    /// each drawn expression once (its nested names and inputs estimated at
+    /// [`EXPRESSION_BYTES`]). Constant time: it runs after every expansion.
     pub fn approximate_bytes(&self) -> usize {
-        let ids: usize = self
-            .nodes
-            .iter()
-            .map(|n| n.tried.len() + n.pool.len())
-            .sum();
         self.nodes.len() * (std::mem::size_of::<SearchNode>() + EXPRESSION_BYTES)
-            + ids * ID_BYTES
+            + 2 * self.tried * ID_BYTES
             + self.drawn.features.len()
                 * (std::mem::size_of::<TypedFeature>() + 2 * EXPRESSION_BYTES)
     }
@@ -310,6 +309,7 @@ impl SearchTree {
                 }
                 let candidate = self.drawn.intern(candidate);
                 if node.tried.insert(candidate) {
+                    self.tried += 1;
                     drawn.push(candidate);
                     continue 'draws;
                 }
@@ -543,6 +543,9 @@ op "ratio" { input "x" type="numeric"; input "y" type="numeric"; sql "{x} / {y}"
         assert!(*sizes.last().expect("sizes") > empty);
         // Many nodes drew the same expressions; they are held once.
         let ids: usize = t.nodes.iter().map(|n| n.tried.len()).sum();
+        let pooled: usize = t.nodes.iter().map(|n| n.pool.len()).sum();
+        assert_eq!(t.tried, ids);
+        assert!(pooled <= ids);
         assert!(
             t.drawn.features.len() < ids,
             "{} < {ids}",
