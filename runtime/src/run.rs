@@ -15,6 +15,7 @@ use crate::load::LoadedPipeline;
 use crate::operator::log::{EvaluationRow, metric_from_name, metric_name, rows_from_batch};
 use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
 use crate::resume;
+use crate::search::settled;
 use crate::store::{
     BeginError, MetricRow, RunManifest, RunStatus, RunWriter, StoreLocation, export_sql,
     now_micros, read_metrics, resident_memory, this_host,
@@ -537,13 +538,15 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
     }
 }
 
-/// The best successful row (ties go to the earlier one).
+/// The best successful row (ties, to [`settled`] precision, go to the earlier one).
 pub fn best_row(rows: &[EvaluationRow], higher_is_better: bool) -> Option<&EvaluationRow> {
     let mut best: Option<&EvaluationRow> = None;
     for row in rows.iter().filter(|r| r.status == "ok") {
         let (Some(mean), current) = (row.mean, best.and_then(|b| b.mean)) else {
             continue;
         };
+        // As the search decides: scores equal to rounding are a tie.
+        let (mean, current) = (settled(mean), current.map(settled));
         let better = current.is_none_or(|c| if higher_is_better { mean > c } else { mean < c });
         if better {
             best = Some(row);

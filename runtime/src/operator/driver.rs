@@ -31,6 +31,7 @@ use crate::features::{
 };
 use crate::search::{
     ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward,
+    settled,
 };
 
 /// Candidates drawn and screened per child a node may get.
@@ -391,7 +392,7 @@ impl<'j> Search<'j> {
                 let expr = &self.tree.drawn(feature).expr;
                 let sql = render(expr, &self.job.operations, &self.render_ctx);
                 match sql.map(|sql| self.columns.get(&sql)) {
-                    Ok(Some(Ok(column))) => scored.push((screen.score(&column), feature)),
+                    Ok(Some(Ok(column))) => scored.push((settled(screen.score(&column)), feature)),
                     Ok(Some(Err(_))) | Err(_) => failed.push(feature),
                     // Computed a moment ago but not kept: the pool had no room for it.
                     // Failing the candidate would make the search depend on the limit.
@@ -764,17 +765,19 @@ impl<'j> Search<'j> {
                 let n = scores.len() as f64;
                 let mean = scores.iter().sum::<f64>() / n;
                 let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
-                let baseline = *self.baseline.get_or_insert(mean);
-                let r = reward(mean, baseline, self.higher_is_better);
+                // Decisions use the settled score, so rounding noise cannot steer them.
+                let decided = settled(mean);
+                let baseline = *self.baseline.get_or_insert(decided);
+                let r = reward(decided, baseline, self.higher_is_better);
                 let improved = self.best.is_none_or(|b| {
                     if self.higher_is_better {
-                        mean > b
+                        decided > b
                     } else {
-                        mean < b
+                        decided < b
                     }
                 });
                 if improved {
-                    self.best = Some(mean);
+                    self.best = Some(decided);
                     self.since_improvement = 0;
                 } else {
                     self.since_improvement += 1;

@@ -15,7 +15,7 @@ mod screen;
 mod tree;
 
 pub use action::{ActionSpace, TypedFeature};
-pub use reward::reward;
+pub use reward::{reward, settled};
 pub use screen::Screen;
 pub use tree::{
     FAILURE_REWARD, FeatureId, NodeStatus, SearchNode, SearchTree, Selection, TreeConfig,
