@@ -6,11 +6,15 @@ use flow_dsl::{CvScheme, EvaluatorSpec, Metric};
 use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
-use super::importance::{average, permutation_importance};
+use super::importance::{
+    ScoredFold, affine_permutation_importance, average, permutation_importance,
+};
+use super::least_squares::{self, LinearFold};
 use super::metrics::metric_label;
-use super::models::FittedModel;
 use super::screening::sample_rows;
-use super::{EvalError, Fold, Model, Target, build_model, default_metric, make_folds, score};
+use super::{
+    EvalError, Fold, Model, Prediction, Target, build_model, default_metric, make_folds, score,
+};
 
 /// Scores feature sets by cross-validation. Built once per run from the `evaluator` block,
 /// so every feature set is judged by the same model settings on the same folds.
@@ -188,6 +192,20 @@ impl Evaluator {
         importance: bool,
     ) -> Result<Vec<FoldOutcome>, EvalError> {
         self.check_features(x)?;
+        if let (Some(intercept), Target::Regression(y)) =
+            (self.model.ordinary_least_squares(), &self.target)
+            && let Some(fitted) = least_squares::cross_validate(x, y, &self.folds, intercept)
+        {
+            return fitted
+                .into_iter()
+                .zip(&self.fold_targets)
+                .enumerate()
+                .map(|(i, (fold, (_, valid_y)))| {
+                    self.score_linear_fold(fold, i, valid_y, importance)
+                        .map_err(|e| in_fold(e, i, self.folds.len()))
+                })
+                .collect();
+        }
         let outcomes: Vec<Result<FoldOutcome, EvalError>> = self
             .folds
             .par_iter()
@@ -235,24 +253,24 @@ impl Evaluator {
         let train_x = x.select(Axis(0), &fold.train);
         let valid_x = x.select(Axis(0), &fold.valid);
         let fitted = self.model.fit(train_x.view(), train_y)?;
-        let base = self.score_prediction(fitted.as_ref(), valid_x.view(), valid_y)?;
+        let prediction = fitted.predict(valid_x.view())?;
+        let base = self.score_prediction(&prediction, valid_y)?;
         if !importance {
             return Ok(FoldOutcome {
                 score: base,
                 importance: None,
             });
         }
-        let importances = match fitted.importance() {
-            Some(own) => own,
-            None => permutation_importance(
-                fitted.as_ref(),
+        let scored = self.scored_fold(valid_y, base, index);
+        let importances = match (fitted.importance(), fitted.affine_weights(), &prediction) {
+            (Some(own), _, _) => own,
+            (None, Some(weights), Prediction::Values(values)) => affine_permutation_importance(
                 valid_x.view(),
-                valid_y,
-                self.metric,
-                base,
-                self.seed,
-                index,
+                weights.view(),
+                values.view(),
+                &scored,
             )?,
+            _ => permutation_importance(fitted.as_ref(), valid_x.view(), &scored)?,
         };
         Ok(FoldOutcome {
             score: base,
@@ -260,20 +278,55 @@ impl Evaluator {
         })
     }
 
+    /// [`score_fold`](Self::score_fold) for a fold least squares fitted already.
+    fn score_linear_fold(
+        &self,
+        fold: LinearFold,
+        index: usize,
+        valid_y: &Target,
+        importance: bool,
+    ) -> Result<FoldOutcome, EvalError> {
+        let prediction = Prediction::Values(fold.prediction.clone());
+        let base = self.score_prediction(&prediction, valid_y)?;
+        let importance = importance
+            .then(|| {
+                affine_permutation_importance(
+                    fold.features(),
+                    fold.weights.view(),
+                    fold.prediction.view(),
+                    &self.scored_fold(valid_y, base, index),
+                )
+            })
+            .transpose()?;
+        Ok(FoldOutcome {
+            score: base,
+            importance,
+        })
+    }
+
+    /// What permutation importance of fold `index` measures drops from.
+    fn scored_fold<'a>(&self, valid_y: &'a Target, base: f64, index: usize) -> ScoredFold<'a> {
+        ScoredFold {
+            valid_y,
+            metric: self.metric,
+            base,
+            seed: self.seed,
+            fold: index,
+        }
+    }
+
     fn score_prediction(
         &self,
-        fitted: &dyn FittedModel,
-        valid_x: ArrayView2<f64>,
+        prediction: &Prediction,
         valid_y: &Target,
     ) -> Result<f64, EvalError> {
-        let prediction = fitted.predict(valid_x)?;
         if !prediction.is_finite() {
             return Err(EvalError::Model(format!(
                 "{} predicted values that are not finite",
                 self.model.describe()
             )));
         }
-        score(self.metric, valid_y, &prediction)
+        score(self.metric, valid_y, prediction)
     }
 }
 

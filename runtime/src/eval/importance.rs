@@ -5,20 +5,36 @@
 //! predict again, and see how much the score drops.
 
 use flow_dsl::Metric;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::models::FittedModel;
-use super::{EvalError, Target, score};
+use super::{EvalError, Prediction, Target, score};
 
 /// Shuffles per column and fold; their mean drop is the column's importance.
 pub const PERMUTATION_REPEATS: usize = 3;
 
 /// The first generator stream of permutations (models use streams from 0 up).
 const PERMUTATION_STREAMS: u64 = 1 << 63;
+
+/// A fold's validation targets and unshuffled score: what permutation importance measures
+/// drops from.
+#[derive(Clone, Copy)]
+pub struct ScoredFold<'a> {
+    /// The validation rows' targets.
+    pub valid_y: &'a Target,
+    /// The metric scores are in.
+    pub metric: Metric,
+    /// The score of the unshuffled validation rows.
+    pub base: f64,
+    /// Seeds the shuffles.
+    pub seed: u64,
+    /// The fold's number (picks the shuffles' generator streams).
+    pub fold: usize,
+}
 
 /// Permutation importance of each column of `valid_x` for `fitted`, whose unshuffled score
 /// on these rows is `base`: the mean drop of the score over [`PERMUTATION_REPEATS`] shuffles
@@ -30,40 +46,88 @@ const PERMUTATION_STREAMS: u64 = 1 << 63;
 pub fn permutation_importance(
     fitted: &dyn FittedModel,
     valid_x: ArrayView2<f64>,
-    valid_y: &Target,
-    metric: Metric,
-    base: f64,
-    seed: u64,
-    fold: usize,
+    scored: &ScoredFold,
 ) -> Result<Vec<f64>, EvalError> {
     let columns = valid_x.ncols();
     let drops: Vec<Result<f64, EvalError>> = (0..columns)
         .into_par_iter()
         .map(|j| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(PERMUTATION_STREAMS + (fold * columns + j) as u64);
             let mut shuffled: Array2<f64> = valid_x.to_owned();
-            let mut values = valid_x.column(j).to_vec();
-            let mut total = 0.0;
-            for _ in 0..PERMUTATION_REPEATS {
-                values.shuffle(&mut rng);
-                for (cell, &v) in shuffled.column_mut(j).iter_mut().zip(&values) {
+            mean_drop(valid_x, j, scored, |values| {
+                for (cell, &v) in shuffled.column_mut(j).iter_mut().zip(values) {
                     *cell = v;
                 }
-                let prediction = fitted.predict(shuffled.view())?;
-                let permuted = score(metric, valid_y, &prediction)?;
-                total += if metric.higher_is_better() {
-                    base - permuted
-                } else {
-                    permuted - base
-                };
-            }
-            let drop = total / PERMUTATION_REPEATS as f64;
-            // A NaN (a diverged prediction) says nothing about the column.
-            Ok(if drop > 0.0 { drop } else { 0.0 })
+                score(
+                    scored.metric,
+                    scored.valid_y,
+                    &fitted.predict(shuffled.view())?,
+                )
+            })
         })
         .collect();
     drops.into_iter().collect()
+}
+
+/// [`permutation_importance`] for a model whose prediction is affine in its inputs,
+/// `prediction = offset + valid_x · weights`: shuffling column `j` moves each prediction by
+/// `weights[j]` times the change of its value, so no matrix is copied or predicted again.
+/// The shuffles are the same, so the importances are too, up to rounding.
+pub fn affine_permutation_importance(
+    valid_x: ArrayView2<f64>,
+    weights: ArrayView1<f64>,
+    prediction: ArrayView1<f64>,
+    scored: &ScoredFold,
+) -> Result<Vec<f64>, EvalError> {
+    let columns = valid_x.ncols();
+    let drops: Vec<Result<f64, EvalError>> = (0..columns)
+        .into_par_iter()
+        .map(|j| {
+            let (column, weight) = (valid_x.column(j), weights[j]);
+            mean_drop(valid_x, j, scored, |values| {
+                let moved: Array1<f64> = prediction
+                    .iter()
+                    .zip(values)
+                    .zip(column)
+                    .map(|((&p, &v), &x)| p + weight * (v - x))
+                    .collect();
+                score(scored.metric, scored.valid_y, &Prediction::Values(moved))
+            })
+        })
+        .collect();
+    drops.into_iter().collect()
+}
+
+/// The mean drop of the score over [`PERMUTATION_REPEATS`] shuffles of column `j`, scored by
+/// `permuted` (given the shuffled values), clipped at 0.
+fn mean_drop(
+    valid_x: ArrayView2<f64>,
+    j: usize,
+    scored: &ScoredFold,
+    mut permuted: impl FnMut(&[f64]) -> Result<f64, EvalError>,
+) -> Result<f64, EvalError> {
+    let ScoredFold {
+        metric,
+        base,
+        seed,
+        fold,
+        ..
+    } = *scored;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(PERMUTATION_STREAMS + (fold * valid_x.ncols() + j) as u64);
+    let mut values = valid_x.column(j).to_vec();
+    let mut total = 0.0;
+    for _ in 0..PERMUTATION_REPEATS {
+        values.shuffle(&mut rng);
+        let score = permuted(&values)?;
+        total += if metric.higher_is_better() {
+            base - score
+        } else {
+            score - base
+        };
+    }
+    let drop = total / PERMUTATION_REPEATS as f64;
+    // A NaN (a diverged prediction) says nothing about the column.
+    Ok(if drop > 0.0 { drop } else { 0.0 })
 }
 
 /// `values` scaled to sum 1; all zeros when nothing is positive.

@@ -12,6 +12,7 @@
 mod evaluator;
 mod folds;
 mod importance;
+mod least_squares;
 mod metrics;
 mod models;
 mod screening;

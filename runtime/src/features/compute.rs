@@ -1,5 +1,11 @@
 //! Computing candidate features with DataFusion: many candidates in one query over the
 //! in-memory dataset, in the original row order.
+//!
+//! Candidates that read only their own row run over the table split into one partition
+//! per core, and come back in partition order: the same rows in the same order, computed in
+//! parallel. Candidates with window functions read other rows, so they run over the table
+//! as one partition: a window over several partitions would add up their rows in the order
+//! the partitions finish, and its results would change in the last bits from run to run.
 
 use std::sync::Arc;
 
@@ -21,8 +27,11 @@ pub const FOLD_ID: &str = "__flow_fold";
 /// The column holding the target as a number (`{target}` in templates).
 pub const TARGET_VALUE: &str = "__flow_target";
 
-/// The name the in-memory dataset is registered under.
+/// The name the in-memory dataset is registered under, as one partition.
 const TABLE: &str = "base";
+
+/// The name the in-memory dataset is registered under, split into contiguous partitions.
+const SPLIT_TABLE: &str = "base_split";
 
 /// Rows per batch of the in-memory table: large enough for vectorised kernels, small
 /// enough for DataFusion to spread a query across cores.
@@ -32,6 +41,9 @@ const BATCH_ROWS: usize = 65_536;
 pub struct FeatureTable {
     ctx: SessionContext,
     rows: usize,
+    /// Whether [`SPLIT_TABLE`] is registered (the data spans several batches and the
+    /// session several partitions).
+    split: bool,
 }
 
 impl FeatureTable {
@@ -48,12 +60,25 @@ impl FeatureTable {
                 take_record_batch(data, &indices)
             })
             .collect::<std::result::Result<_, _>>()?;
+        // The same batches, dealt out in contiguous runs: partition i holds rows before
+        // partition i + 1's.
+        let partitions = ctx.state().config().target_partitions().min(batches.len());
+        let split = partitions > 1;
+        if split {
+            let per_partition = batches.len().div_ceil(partitions);
+            let parts: Vec<Vec<RecordBatch>> =
+                batches.chunks(per_partition).map(<[_]>::to_vec).collect();
+            ctx.register_table(
+                SPLIT_TABLE,
+                Arc::new(MemTable::try_new(data.schema(), parts)?),
+            )?;
+        }
         // Declaring the row order lets DataFusion drop the `ORDER BY` of feature queries
         // without windows: those stream in order, without buffering the whole result.
         let table = MemTable::try_new(data.schema(), vec![batches])?
             .with_sort_order(vec![vec![ident(ROW_ID).sort(true, false)]]);
         ctx.register_table(TABLE, Arc::new(table))?;
-        Ok(Self { ctx, rows })
+        Ok(Self { ctx, rows, split })
     }
 
     /// Number of rows.
@@ -107,17 +132,57 @@ impl FeatureTable {
         }
     }
 
+    /// Computes `sqls`: those reading only their own row over the split table, the others
+    /// over the whole one; the columns come back in the order of `sqls`.
     async fn query(&self, sqls: &[String]) -> Result<Vec<ArrayRef>> {
-        let batches = self.ctx.sql(&select(sqls)).await?.collect().await?;
+        let (windowed, row_wise): (Vec<usize>, Vec<usize>) = if self.split {
+            (0..sqls.len()).partition(|&i| reads_other_rows(&sqls[i]))
+        } else {
+            ((0..sqls.len()).collect(), Vec::new())
+        };
+        let pick = |indices: &[usize]| -> Vec<String> {
+            indices.iter().map(|&i| sqls[i].clone()).collect()
+        };
+        let mut out: Vec<Option<ArrayRef>> = vec![None; sqls.len()];
+        if !row_wise.is_empty() {
+            let sql = select(&pick(&row_wise), SPLIT_TABLE, false);
+            let partitions = self.ctx.sql(&sql).await?.collect_partitioned().await?;
+            let batches: Vec<RecordBatch> = partitions.into_iter().flatten().collect();
+            for (i, column) in row_wise.iter().zip(self.columns(&batches, row_wise.len())?) {
+                out[*i] = Some(column);
+            }
+        }
+        if !windowed.is_empty() {
+            let sql = select(&pick(&windowed), TABLE, true);
+            let batches = self.ctx.sql(&sql).await?.collect().await?;
+            for (i, column) in windowed.iter().zip(self.columns(&batches, windowed.len())?) {
+                out[*i] = Some(column);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// The `count` feature columns of a query's result (the row number first), after
+    /// checking that it holds every row, in order.
+    fn columns(&self, batches: &[RecordBatch], count: usize) -> Result<Vec<ArrayRef>> {
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        if rows != self.rows {
+        let in_order = batches
+            .iter()
+            .map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>())
+            .try_fold(0u64, |next, ids| {
+                let ids = ids?;
+                ids.values()
+                    .iter()
+                    .try_fold(next, |n, &id| (id == n).then_some(n + 1))
+            });
+        if rows != self.rows || in_order.is_none() {
             return Err(datafusion::error::DataFusionError::Execution(format!(
-                "the feature query returned {rows} rows for {} input rows",
+                "the feature query returned {rows} rows for {} input rows, or not in row order",
                 self.rows
             )));
         }
         // One column at a time, so the result is held at most twice.
-        (1..=sqls.len())
+        (1..=count)
             .map(|i| {
                 let parts: Vec<&dyn datafusion::arrow::array::Array> =
                     batches.iter().map(|b| b.column(i).as_ref()).collect();
@@ -127,14 +192,41 @@ impl FeatureTable {
     }
 }
 
-/// The query computing `sqls` in row order, one column `f<i>` each after the row number.
-fn select(sqls: &[String]) -> String {
+/// Whether `sql` may read rows other than its own: it has a window function (`OVER`), or
+/// it does not parse here (then it takes the careful path and fails there, with its error).
+fn reads_other_rows(sql: &str) -> bool {
+    use datafusion::sql::sqlparser::ast::{Expr, visit_expressions};
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use std::ops::ControlFlow;
+
+    let Ok(expr) = Parser::new(&GenericDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+    else {
+        return true;
+    };
+    visit_expressions(&expr, |e| match e {
+        Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+        Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// The query computing `sqls` over `table`, one column `f<i>` each after the row number,
+/// sorted by row when `ordered` (a split table's partitions come back in order by
+/// themselves).
+fn select(sqls: &[String], table: &str, ordered: bool) -> String {
     let row = quote_ident(ROW_ID);
     let mut select = format!("SELECT {row}");
     for (i, sql) in sqls.iter().enumerate() {
         select.push_str(&format!(", ({sql}) AS {}", quote_ident(&format!("f{i}"))));
     }
-    select.push_str(&format!(" FROM {} ORDER BY {row}", quote_ident(TABLE)));
+    select.push_str(&format!(" FROM {}", quote_ident(table)));
+    if ordered {
+        select.push_str(&format!(" ORDER BY {row}"));
+    }
     select
 }
 
@@ -170,12 +262,17 @@ mod tests {
             ],
         )
         .expect("a valid batch");
-        let ctx = SessionContext::new_with_config(crate::plan::search_session_config());
-        FeatureTable::new(ctx, &data).expect("a registered table")
+        let config = crate::plan::search_session_config().with_target_partitions(2);
+        FeatureTable::new(SessionContext::new_with_config(config), &data)
+            .expect("a registered table")
     }
 
     async fn plan(table: &FeatureTable, sqls: &[String]) -> String {
-        let df = table.ctx.sql(&select(sqls)).await.expect("the query plans");
+        let df = table
+            .ctx
+            .sql(&select(sqls, TABLE, true))
+            .await
+            .expect("the query plans");
         let plan = df.create_physical_plan().await.expect("a physical plan");
         displayable(plan.as_ref()).indent(true).to_string()
     }
@@ -208,5 +305,51 @@ mod tests {
             assert_eq!(*v, 2.0 * ((i as u64 * 7919) % 101) as f64);
         }
         assert_eq!(lagged.len(), 200_000);
+    }
+
+    #[test]
+    fn window_functions_and_subqueries_read_other_rows() {
+        assert!(!reads_other_rows("ln(\"x\" + 1) * CAST(\"y\" AS DOUBLE)"));
+        assert!(!reads_other_rows("CASE WHEN \"x\" > 0 THEN 1 ELSE 0 END"));
+        assert!(reads_other_rows("\"x\" - avg(\"x\") OVER ()"));
+        assert!(reads_other_rows(
+            "lag(\"x\") OVER (PARTITION BY \"g\" ORDER BY \"t\")"
+        ));
+        assert!(reads_other_rows("\"x\" - (SELECT avg(\"x\") FROM base)"));
+        assert!(reads_other_rows("this is not sql ((("));
+    }
+
+    #[tokio::test]
+    async fn the_split_table_computes_what_the_whole_one_does_in_parallel() {
+        let table = table(300_000);
+        assert!(table.split, "300,000 rows span several batches");
+        let sqls = [
+            "ln(\"x\" + 1) / (\"x\" + 2)".to_owned(),
+            "\"x\" * \"x\"".to_owned(),
+        ];
+        let plain = plan_of(&table, &select(&sqls, SPLIT_TABLE, false)).await;
+        assert!(plain.contains("partitions=2"), "{plain}");
+        assert!(!plain.contains("Sort"), "{plain}");
+        let split = table.try_compute(&sqls).await.expect("no memory trouble");
+        let whole = table
+            .ctx
+            .sql(&select(&sqls, TABLE, true))
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        for (i, column) in split.iter().enumerate() {
+            let column = column.as_ref().expect("computed");
+            let parts: Vec<&dyn datafusion::arrow::array::Array> =
+                whole.iter().map(|b| b.column(i + 1).as_ref()).collect();
+            assert_eq!(column.as_ref(), concat(&parts).expect("same type").as_ref());
+        }
+    }
+
+    async fn plan_of(table: &FeatureTable, sql: &str) -> String {
+        let df = table.ctx.sql(sql).await.expect("the query plans");
+        let plan = df.create_physical_plan().await.expect("a physical plan");
+        displayable(plan.as_ref()).indent(true).to_string()
     }
 }

@@ -386,13 +386,12 @@ impl<'j> Search<'j> {
             let mut needed = self.tree.features(node).split_off(self.base.len());
             needed.extend(drawn.iter().map(|&f| self.tree.drawn(f).clone()));
             self.compute_features(&needed, table).await?;
-            let screen = Screen::new(&self.node_columns(node), self.evaluator.target());
-            let mut scored: Vec<(f64, FeatureId)> = Vec::with_capacity(drawn.len());
+            let mut candidates: Vec<(FeatureId, ModelColumn)> = Vec::with_capacity(drawn.len());
             for feature in drawn {
                 let expr = &self.tree.drawn(feature).expr;
                 let sql = render(expr, &self.job.operations, &self.render_ctx);
                 match sql.map(|sql| self.columns.get(&sql)) {
-                    Ok(Some(Ok(column))) => scored.push((settled(screen.score(&column)), feature)),
+                    Ok(Some(Ok(column))) => candidates.push((feature, column)),
                     Ok(Some(Err(_))) | Err(_) => failed.push(feature),
                     // Computed a moment ago but not kept: the pool had no room for it.
                     // Failing the candidate would make the search depend on the limit.
@@ -406,6 +405,7 @@ impl<'j> Search<'j> {
                     }
                 }
             }
+            let mut scored = self.screen(node, candidates).await?;
             let pool = self.tree.pool_mut(node);
             scored.extend(pool.drain(..).map(|f| (f64::NAN, f)));
             // Earlier leftovers keep their order behind equally good new ones; NaN marks
@@ -437,6 +437,29 @@ impl<'j> Search<'j> {
             .map(|f| self.tree.drawn(f).clone())
             .collect();
         Ok(self.tree.add_children(node, children))
+    }
+
+    /// Screens `candidates` against `node`'s feature set on the evaluation threads, each
+    /// candidate's score independent of the others (so of the thread count), in order.
+    async fn screen(
+        &mut self,
+        node: usize,
+        candidates: Vec<(FeatureId, ModelColumn)>,
+    ) -> Result<Vec<(f64, FeatureId)>> {
+        let columns = self.node_columns(node);
+        let evaluator = Arc::clone(&self.evaluator);
+        let pool = Arc::clone(&self.pool);
+        tokio::task::spawn_blocking(move || {
+            pool.install(|| {
+                let screen = Screen::new(&columns, evaluator.target());
+                candidates
+                    .into_par_iter()
+                    .map(|(feature, column)| (settled(screen.score(&column)), feature))
+                    .collect()
+            })
+        })
+        .await
+        .map_err(|e| error(format!("a screening thread failed: {e}")))
     }
 
     /// The model column of a computed feature, if it was computed.

@@ -66,6 +66,10 @@ impl Model for LinearRegressionModel {
     fn describe(&self) -> String {
         format!("linear-regression(fit-intercept={})", self.fit_intercept)
     }
+
+    fn ordinary_least_squares(&self) -> Option<bool> {
+        Some(self.fit_intercept)
+    }
 }
 
 /// A fitted least-squares model.
@@ -96,6 +100,23 @@ impl FittedModel for FittedLinear {
                 Ok(Prediction::Values(fitted.predict(&x.select(Axis(1), keep))))
             }
         }
+    }
+
+    fn affine_weights(&self) -> Option<Array1<f64>> {
+        Some(match self {
+            FittedLinear::Constant { columns, .. } => Array1::zeros(*columns),
+            FittedLinear::Solved {
+                keep,
+                fitted,
+                columns,
+            } => {
+                let mut weights = Array1::zeros(*columns);
+                for (&j, &w) in keep.iter().zip(fitted.params()) {
+                    weights[j] = w;
+                }
+                weights
+            }
+        })
     }
 }
 

@@ -57,6 +57,12 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     /// Short description with every effective setting, for logs and EXPLAIN, e.g.
     /// "random-forest(trees=100, max-depth=8, …)".
     fn describe(&self) -> String;
+
+    /// `Some(with an intercept)` when the model is ordinary least squares, which the
+    /// evaluator can cross-validate from per-fold Gram matrices in one pass over the rows.
+    fn ordinary_least_squares(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// A model fitted on one fold's training rows.
@@ -68,6 +74,13 @@ pub trait FittedModel: Send + Sync {
     /// `None` when it has none and permutation importance must stand in. Trees report the
     /// impurity decrease (or loss reduction) of their splits, per column.
     fn importance(&self) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// One weight per training column when the prediction is affine in the inputs
+    /// (`offset + x · weights`), so permutation importance can move predictions instead of
+    /// predicting again; `None` otherwise.
+    fn affine_weights(&self) -> Option<Array1<f64>> {
         None
     }
 }
