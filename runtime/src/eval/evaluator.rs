@@ -7,7 +7,7 @@ use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::importance::{
-    ScoredFold, affine_permutation_importance, average, permutation_importance,
+    ScoredFold, affine_permutation_importance, average, permutation_importance, permutations,
 };
 use super::least_squares::{self, LinearFold};
 use super::metrics::metric_label;
@@ -27,8 +27,10 @@ pub struct Evaluator {
     target: Target,
     /// The (training, validation) targets of each fold, cut once rather than per call.
     fold_targets: Vec<(Target, Target)>,
-    /// Seeds the model and the permutations of permutation importance.
+    /// Seeds the model.
     seed: u64,
+    /// Each fold's permutations of its validation rows, for permutation importance.
+    permutations: Vec<Vec<Vec<u32>>>,
     /// Seeds the folds.
     fold_seed: u64,
     /// The share of the rows the folds use (1 unless screening).
@@ -67,6 +69,7 @@ impl Evaluator {
             model,
             metric,
             scheme: spec.cv.scheme,
+            permutations: fold_permutations(&folds, seed)?,
             folds,
             target,
             fold_targets,
@@ -106,6 +109,7 @@ impl Evaluator {
             metric: self.metric,
             scheme: self.scheme,
             fold_targets: cut_targets(&self.target, &folds),
+            permutations: fold_permutations(&folds, self.seed)?,
             folds,
             target: self.target.clone(),
             seed: self.seed,
@@ -305,13 +309,12 @@ impl Evaluator {
     }
 
     /// What permutation importance of fold `index` measures drops from.
-    fn scored_fold<'a>(&self, valid_y: &'a Target, base: f64, index: usize) -> ScoredFold<'a> {
+    fn scored_fold<'a>(&'a self, valid_y: &'a Target, base: f64, index: usize) -> ScoredFold<'a> {
         ScoredFold {
             valid_y,
             metric: self.metric,
             base,
-            seed: self.seed,
-            fold: index,
+            permutations: &self.permutations[index],
         }
     }
 
@@ -328,6 +331,20 @@ impl Evaluator {
         }
         score(self.metric, valid_y, prediction)
     }
+}
+
+/// The permutations of each fold's validation rows for permutation importance, seeded
+/// with `seed`.
+fn fold_permutations(folds: &[Fold], seed: u64) -> Result<Vec<Vec<Vec<u32>>>, EvalError> {
+    let rows: Vec<usize> = folds.iter().map(|f| f.valid.len()).collect();
+    if rows.iter().any(|&r| u32::try_from(r).is_err()) {
+        return Err(EvalError::Invalid(
+            "a fold holds 2³² validation rows or more; sample the dataset with \
+             `sample fraction=…`"
+                .into(),
+        ));
+    }
+    Ok(permutations(&rows, seed))
 }
 
 /// The (training, validation) targets of each fold.

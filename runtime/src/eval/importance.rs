@@ -3,6 +3,11 @@
 //! Tree models report their own (impurity decrease or loss reduction per column); for the
 //! others, importance is measured by permutation on the validation rows: shuffle one column,
 //! predict again, and see how much the score drops.
+//!
+//! The shuffles are made once per run: [`PERMUTATION_REPEATS`] seeded permutations of each
+//! fold's validation rows, applied to every column of every feature set. Drawing them once
+//! instead of per column and set saves most of an evaluation's time, and a column's
+//! importance no longer depends on its position in the set.
 
 use flow_dsl::Metric;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
@@ -20,6 +25,29 @@ pub const PERMUTATION_REPEATS: usize = 3;
 /// The first generator stream of permutations (models use streams from 0 up).
 const PERMUTATION_STREAMS: u64 = 1 << 63;
 
+/// The [`PERMUTATION_REPEATS`] permutations of each fold's `rows` validation rows: repeat
+/// `r` of fold `f` shuffles `0..rows` with stream 2⁶³ + `f · repeats + r` of a ChaCha8
+/// generator seeded with `seed` (apart from the low streams models draw from).
+pub fn permutations(valid_rows: &[usize], seed: u64) -> Vec<Vec<Vec<u32>>> {
+    valid_rows
+        .iter()
+        .enumerate()
+        .map(|(fold, &rows)| {
+            (0..PERMUTATION_REPEATS)
+                .map(|r| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    rng.set_stream(PERMUTATION_STREAMS + (fold * PERMUTATION_REPEATS + r) as u64);
+                    // Folds hold fewer than 2³² rows: the evaluator checks it.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let mut order: Vec<u32> = (0..rows as u32).collect();
+                    order.shuffle(&mut rng);
+                    order
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A fold's validation targets and unshuffled score: what permutation importance measures
 /// drops from.
 #[derive(Clone, Copy)]
@@ -30,19 +58,15 @@ pub struct ScoredFold<'a> {
     pub metric: Metric,
     /// The score of the unshuffled validation rows.
     pub base: f64,
-    /// Seeds the shuffles.
-    pub seed: u64,
-    /// The fold's number (picks the shuffles' generator streams).
-    pub fold: usize,
+    /// The fold's permutations of its validation rows (see [`permutations`]).
+    pub permutations: &'a [Vec<u32>],
 }
 
 /// Permutation importance of each column of `valid_x` for `fitted`, whose unshuffled score
-/// on these rows is `base`: the mean drop of the score over [`PERMUTATION_REPEATS`] shuffles
-/// of the column, counted so that larger means more important whichever way the metric
-/// points, and clipped at 0 (a shuffle that happens to help says the column is useless, not
-/// harmful). Column `j` of fold `fold` shuffles with stream 2⁶³ + `fold · columns + j` of a
-/// ChaCha8 generator seeded with `seed`, so columns run in parallel yet reproducibly, and
-/// apart from the low streams models draw from with the same seed.
+/// on these rows is `base`: the mean drop of the score over the fold's permutations of the
+/// column, counted so that larger means more important whichever way the metric points,
+/// and clipped at 0 (a shuffle that happens to help says the column is useless, not
+/// harmful). Columns run in parallel, each on its own copy of the rows.
 pub fn permutation_importance(
     fitted: &dyn FittedModel,
     valid_x: ArrayView2<f64>,
@@ -83,14 +107,18 @@ pub fn affine_permutation_importance(
         .into_par_iter()
         .map(|j| {
             let (column, weight) = (valid_x.column(j), weights[j]);
+            let mut moved = Array1::<f64>::zeros(prediction.len());
             mean_drop(valid_x, j, scored, |values| {
-                let moved: Array1<f64> = prediction
-                    .iter()
-                    .zip(values)
-                    .zip(column)
-                    .map(|((&p, &v), &x)| p + weight * (v - x))
-                    .collect();
-                score(scored.metric, scored.valid_y, &Prediction::Values(moved))
+                for (((m, &p), &v), &x) in moved.iter_mut().zip(prediction).zip(values).zip(column)
+                {
+                    *m = p + weight * (v - x);
+                }
+                let permuted = Prediction::Values(std::mem::take(&mut moved));
+                let result = score(scored.metric, scored.valid_y, &permuted);
+                if let Prediction::Values(values) = permuted {
+                    moved = values;
+                }
+                result
             })
         })
         .collect();
@@ -105,27 +133,21 @@ fn mean_drop(
     scored: &ScoredFold,
     mut permuted: impl FnMut(&[f64]) -> Result<f64, EvalError>,
 ) -> Result<f64, EvalError> {
-    let ScoredFold {
-        metric,
-        base,
-        seed,
-        fold,
-        ..
-    } = *scored;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(PERMUTATION_STREAMS + (fold * valid_x.ncols() + j) as u64);
-    let mut values = valid_x.column(j).to_vec();
+    let column = valid_x.column(j);
+    let mut values = vec![0.0; column.len()];
     let mut total = 0.0;
-    for _ in 0..PERMUTATION_REPEATS {
-        values.shuffle(&mut rng);
+    for order in scored.permutations {
+        for (v, &i) in values.iter_mut().zip(order) {
+            *v = column[i as usize];
+        }
         let score = permuted(&values)?;
-        total += if metric.higher_is_better() {
-            base - score
+        total += if scored.metric.higher_is_better() {
+            scored.base - score
         } else {
-            score - base
+            score - scored.base
         };
     }
-    let drop = total / PERMUTATION_REPEATS as f64;
+    let drop = total / scored.permutations.len().max(1) as f64;
     // A NaN (a diverged prediction) says nothing about the column.
     Ok(if drop > 0.0 { drop } else { 0.0 })
 }
