@@ -236,6 +236,13 @@ impl Evaluator {
                 "there are no feature columns to evaluate; a feature set needs at least one".into(),
             ));
         }
+        // In memory order first: the search's matrices are column-major.
+        let all_finite = x
+            .as_slice_memory_order()
+            .is_some_and(|values| values.iter().all(|v| v.is_finite()));
+        if all_finite {
+            return Ok(());
+        }
         if let Some(((row, column), value)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return Err(EvalError::Invalid(format!(
                 "feature column {column} holds {value} at row {row}; impute missing and \

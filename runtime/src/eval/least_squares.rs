@@ -13,7 +13,7 @@
 //! [`ILL_CONDITIONED`]) is left to the model's own QR fit, which drops such columns.
 //! Otherwise both give the same scores up to rounding.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, Slice};
+use ndarray::{Array1, Array2, ArrayView2, Axis, ShapeBuilder, Slice};
 
 use super::Fold;
 
@@ -50,13 +50,20 @@ pub fn cross_validate(
     } else {
         (Array1::zeros(columns), 0.0)
     };
+    // Column by column: the search hands over column-major matrices.
     let block = |part: &[usize]| {
-        let mut b = Array2::<f64>::zeros((part.len(), columns + 1));
-        for (mut out, &r) in b.rows_mut().into_iter().zip(part) {
-            for ((o, &v), &m) in out.iter_mut().zip(x.row(r)).zip(&shift) {
-                *o = v - m;
+        let mut b = Array2::<f64>::zeros((part.len(), columns + 1).f());
+        for (j, mut out) in b.columns_mut().into_iter().enumerate() {
+            if j < columns {
+                let (column, m) = (x.column(j), shift[j]);
+                for (o, &r) in out.iter_mut().zip(part) {
+                    *o = column[r] - m;
+                }
+            } else {
+                for (o, &r) in out.iter_mut().zip(part) {
+                    *o = y[r] - y_shift;
+                }
             }
-            out[columns] = y[r] - y_shift;
         }
         b
     };

@@ -17,7 +17,7 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use flow_dsl::ResolvedOperation;
 use futures::StreamExt;
-use ndarray::Array2;
+use ndarray::{Array2, ShapeBuilder};
 use rayon::prelude::*;
 use tokio::sync::mpsc::Sender;
 
@@ -36,6 +36,9 @@ use crate::search::{
 
 /// Candidates drawn and screened per child a node may get.
 const SCREEN_FACTOR: usize = 32;
+
+/// Candidates one screening task scores together (see `Screen::scores`).
+const SCREEN_CHUNK: usize = 16;
 
 /// The fewest candidates drawn at once, so small expansions still screen a fair sample.
 const MIN_SCREENED: usize = 64;
@@ -453,8 +456,13 @@ impl<'j> Search<'j> {
             pool.install(|| {
                 let screen = Screen::new(&columns, evaluator.target());
                 candidates
-                    .into_par_iter()
-                    .map(|(feature, column)| (settled(screen.score(&column)), feature))
+                    .par_chunks(SCREEN_CHUNK)
+                    .flat_map_iter(|chunk| {
+                        let columns: Vec<ModelColumn> =
+                            chunk.iter().map(|(_, c)| Arc::clone(c)).collect();
+                        let scores = screen.scores(&columns);
+                        chunk.iter().zip(scores).map(|((f, _), s)| (settled(s), *f))
+                    })
                     .collect()
             })
         })
@@ -902,10 +910,10 @@ fn uses(op: &ResolvedOperation, name: &str) -> bool {
     op.spec.template.value.placeholder_names().contains(&name)
 }
 
-/// The row-major matrix of model columns.
+/// The column-major matrix of model columns (each column one copy).
 fn assemble(columns: &[ModelColumn]) -> std::result::Result<Array2<f64>, String> {
     let rows = columns.first().map_or(0, |c| c.len());
-    let mut x = Array2::<f64>::zeros((rows, columns.len()));
+    let mut x = Array2::<f64>::zeros((rows, columns.len()).f());
     for (j, column) in columns.iter().enumerate() {
         x.column_mut(j).assign(column);
     }

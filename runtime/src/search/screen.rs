@@ -7,7 +7,7 @@
 //! the others (it asks "does this feature carry information the set does not have yet?"),
 //! and costs O(rows × features) per candidate.
 
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use ndarray::{Array1, Array2, ArrayView1, Axis, ShapeBuilder};
 
 use crate::eval::Target;
 use crate::features::ModelColumn;
@@ -15,6 +15,9 @@ use crate::features::ModelColumn;
 /// Columns whose norm falls below this after orthogonalisation are linear combinations of
 /// earlier ones and are dropped from the basis.
 const DEPENDENT: f64 = 1e-9;
+
+/// Candidates projected together by [`Screen::scores`].
+const BLOCK: usize = 8;
 
 /// The screen of one feature set.
 #[derive(Debug, Clone)]
@@ -64,24 +67,42 @@ impl Screen {
     /// The share of the residual variance the candidate explains, in [0, 1]; 0 for a
     /// candidate the set already spans.
     pub fn score(&self, candidate: &ModelColumn) -> f64 {
-        let projection = self.basis.t().dot(candidate.as_ref());
-        let q = candidate.as_ref() - &self.basis.dot(&projection);
-        let qq = q.dot(&q);
-        if qq <= DEPENDENT * (candidate.dot(candidate.as_ref()) + 1.0) {
-            return 0.0;
-        }
-        self.residuals
-            .iter()
-            .map(|r| {
-                let rr = r.dot(r);
-                if rr <= 0.0 {
+        self.scores(std::slice::from_ref(candidate))[0]
+    }
+
+    /// [`score`](Self::score) of each candidate, in order. Candidates are projected in
+    /// blocks of [`BLOCK`] (two matrix products per block), so the basis is read once per
+    /// block rather than twice per candidate.
+    pub fn scores(&self, candidates: &[ModelColumn]) -> Vec<f64> {
+        let rows = self.basis.nrows();
+        let mut out = Vec::with_capacity(candidates.len());
+        for block in candidates.chunks(BLOCK) {
+            let mut c = Array2::<f64>::zeros((rows, block.len()).f());
+            for (mut column, candidate) in c.columns_mut().into_iter().zip(block) {
+                column.assign(candidate.as_ref());
+            }
+            let projection = self.basis.t().dot(&c);
+            let q = &c - &self.basis.dot(&projection);
+            out.extend(q.columns().into_iter().zip(block).map(|(q, candidate)| {
+                let qq = q.dot(&q);
+                if qq <= DEPENDENT * (candidate.dot(candidate.as_ref()) + 1.0) {
                     return 0.0;
                 }
-                let qr = q.dot(r);
-                (qr * qr) / (qq * rr)
-            })
-            .sum::<f64>()
-            .clamp(0.0, f64::MAX)
+                self.residuals
+                    .iter()
+                    .map(|r| {
+                        let rr = r.dot(r);
+                        if rr <= 0.0 {
+                            return 0.0;
+                        }
+                        let qr = q.dot(r);
+                        (qr * qr) / (qq * rr)
+                    })
+                    .sum::<f64>()
+                    .clamp(0.0, f64::MAX)
+            }));
+        }
+        out
     }
 }
 
