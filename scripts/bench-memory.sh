@@ -18,19 +18,9 @@ FLOW="$(pwd)/target/release/flow"
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
-# y depends on a ratio and a log of the inputs, so the search has something to find.
-awk -v rows="$ROWS" 'BEGIN {
-    srand(42);
-    header = "y";
-    for (j = 0; j < 20; j++) header = header ",x" j;
-    print header;
-    for (i = 0; i < rows; i++) {
-        line = "";
-        for (j = 0; j < 20; j++) { x[j] = 1 + 9 * rand(); line = line "," sprintf("%.6f", x[j]); }
-        y = 3 * log(x[0]) / x[1] + x[2] * x[3] / 10 + 0.1 * (rand() - 0.5);
-        print sprintf("%.6f", y) line;
-    }
-}' > "$WORK/data.csv"
+# shellcheck source=scripts/lib/generate.sh
+source scripts/lib/generate.sh
+generate_csv "$ROWS" 20 > "$WORK/data.csv"
 
 cat > "$WORK/pipeline.kdl" <<EOF
 pipeline "memory-bench" {
