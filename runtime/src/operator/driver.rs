@@ -413,18 +413,22 @@ impl<'j> Search<'j> {
             scored.extend(pool.drain(..).map(|f| (f64::NAN, f)));
             // Earlier leftovers keep their order behind equally good new ones; NaN marks
             // them and sorts them by their position, after the newly screened.
-            let mut indexed: Vec<(usize, f64, FeatureId)> = scored
+            // Equally good candidates (to settled precision) go simplest first: `cycle-sin(hr)`
+            // before `atemp + cycle-sin(hr)` when `atemp` is in the set already.
+            let tree = &self.tree;
+            let mut indexed: Vec<(usize, f64, u32, FeatureId)> = scored
                 .into_iter()
                 .enumerate()
-                .map(|(i, (s, f))| (i, s, f))
+                .map(|(i, (s, f))| (i, s, tree.drawn(f).expr.depth(), f))
                 .collect();
             indexed.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
-                (false, false) => b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)),
+                (false, false) => b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)),
                 (true, true) => a.0.cmp(&b.0),
                 (false, true) => std::cmp::Ordering::Less,
                 (true, false) => std::cmp::Ordering::Greater,
             });
-            pool.extend(indexed.into_iter().map(|(_, _, f)| f));
+            let pool = self.tree.pool_mut(node);
+            pool.extend(indexed.into_iter().map(|(_, _, _, f)| f));
         }
         failed.truncate(room);
         let take = room - failed.len();
