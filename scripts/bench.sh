@@ -4,7 +4,7 @@
 # what the search found, and where its time went; plus the best score reached after fixed
 # wall-time budgets.
 #
-# Usage: scripts/bench.sh [--quick | --long] [--save]
+# Usage: scripts/bench.sh [--quick | --long] [--save] [--stages]
 #
 # Default grid (about 12 minutes on 2 cores, excluding the release build), every run
 # linear-regression, RMSE, 5-fold CV, std.numeric + std.arithmetic, max-depth 2, seed 7:
@@ -23,6 +23,8 @@
 #            about a minute
 #   --long   the budget run lasts 15 minutes and reports 1, 5 and 15
 #   --save   copies target/bench/results.json to docs/benchmarks.json
+#   --stages also runs the criterion stage benchmarks first
+#            (`cargo bench -p flow-runtime --bench stages`: about 4 minutes after its build)
 #
 # Uses $FLOW_BIN when set, else builds flow in release mode. Writes target/bench/results.json
 # (one object per run) and prints Markdown tables for docs/benchmarks.md.
@@ -33,13 +35,15 @@ source scripts/lib/generate.sh
 
 SIZE=default
 SAVE=no
+STAGES=no
 for arg in "$@"; do
     case "$arg" in
         --quick) SIZE=quick ;;
         --long) SIZE=long ;;
         --save) SAVE=yes ;;
+        --stages) STAGES=yes ;;
         *)
-            echo "usage: scripts/bench.sh [--quick | --long] [--save]" >&2
+            echo "usage: scripts/bench.sh [--quick | --long] [--save] [--stages]" >&2
             exit 1
             ;;
     esac
@@ -66,6 +70,10 @@ else
     BUDGETS=(60 300)
     [ "$SIZE" = long ] && BUDGETS+=(900)
     SHARED_ITERATIONS=""
+fi
+
+if [ "$STAGES" = yes ]; then
+    cargo bench -p flow-runtime --bench stages --locked
 fi
 
 if [ -n "${FLOW_BIN:-}" ]; then
