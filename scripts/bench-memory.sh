@@ -22,28 +22,7 @@ mkdir -p "$WORK"
 source scripts/lib/generate.sh
 generate_csv "$ROWS" 20 > "$WORK/data.csv"
 
-cat > "$WORK/pipeline.kdl" <<EOF
-pipeline "memory-bench" {
-    dataset {
-        source "data.csv"
-        target "y"
-    }
-    space {
-        use "std.numeric" "std.arithmetic"
-        max-depth 2
-    }
-    evaluator {
-        model "linear-regression"
-        metric "rmse"
-        cv "k-fold" folds=5
-    }
-    search {
-        iterations $ITERATIONS
-        seed 7
-    }
-    output "results"
-}
-EOF
+bench_pipeline memory-bench data.csv results "iterations $ITERATIONS" > "$WORK/pipeline.kdl"
 
 run() { # name, extra args… → peak RSS in KiB and wall seconds
     local name="$1"

@@ -98,28 +98,7 @@ data() { # rows, columns → path of the generated CSV (made once per generator 
 }
 
 pipeline() { # name, csv, search settings → path of the pipeline file
-    cat > "$WORK/pipelines/$1.kdl" <<EOF
-pipeline "bench-$1" {
-    dataset {
-        source "$2"
-        target "y"
-    }
-    space {
-        use "std.numeric" "std.arithmetic"
-        max-depth 2
-    }
-    evaluator {
-        model "linear-regression"
-        metric "rmse"
-        cv "k-fold" folds=5
-    }
-    search {
-        $3
-        seed 7
-    }
-    output "$WORK/runs/$1"
-}
-EOF
+    bench_pipeline "bench-$1" "$2" "$WORK/runs/$1" "$3" > "$WORK/pipelines/$1.kdl"
     echo "$WORK/pipelines/$1.kdl"
 }
 

@@ -1,6 +1,8 @@
 # shellcheck shell=bash
-# Generated benchmark data, shared by scripts/bench.sh and scripts/bench-memory.sh.
-# Source this file, then: generate_csv ROWS COLUMNS > data.csv
+# Generated benchmark data and its pipeline, shared by scripts/bench.sh and
+# scripts/bench-memory.sh. Source this file, then:
+#   generate_csv ROWS COLUMNS > data.csv
+#   bench_pipeline NAME SOURCE OUTPUT SEARCH-SETTINGS > pipeline.kdl
 #
 # Columns y, x0…x{COLUMNS-1} (COLUMNS ≥ 4), each x uniform in [1, 10); y depends on a ratio,
 # a log and a product of the inputs, so the search has something to find:
@@ -21,4 +23,31 @@ generate_csv() { # rows, columns → CSV on standard output
             print sprintf("%.6f", y) line;
         }
     }'
+}
+
+# The benchmark pipeline on a generated CSV: std.numeric + std.arithmetic at depth 2, linear
+# regression, RMSE, 5-fold, seed 7, with SEARCH-SETTINGS (KDL lines) in its `search` block.
+bench_pipeline() { # name, source, output, search settings → KDL on standard output
+    cat <<EOF
+pipeline "$1" {
+    dataset {
+        source "$2"
+        target "y"
+    }
+    space {
+        use "std.numeric" "std.arithmetic"
+        max-depth 2
+    }
+    evaluator {
+        model "linear-regression"
+        metric "rmse"
+        cv "k-fold" folds=5
+    }
+    search {
+        $4
+        seed 7
+    }
+    output "$3"
+}
+EOF
 }

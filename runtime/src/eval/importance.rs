@@ -72,23 +72,27 @@ pub fn permutation_importance(
     valid_x: ArrayView2<f64>,
     scored: &ScoredFold,
 ) -> Result<Vec<f64>, EvalError> {
-    let columns = valid_x.ncols();
-    let drops: Vec<Result<f64, EvalError>> = (0..columns)
-        .into_par_iter()
-        .map(|j| {
-            let mut shuffled: Array2<f64> = valid_x.to_owned();
-            mean_drop(valid_x, j, scored, |values| {
-                for (cell, &v) in shuffled.column_mut(j).iter_mut().zip(values) {
-                    *cell = v;
-                }
-                score(
-                    scored.metric,
-                    scored.valid_y,
-                    &fitted.predict(shuffled.view())?,
-                )
-            })
+    per_column(valid_x.ncols(), |j| {
+        let mut shuffled: Array2<f64> = valid_x.to_owned();
+        mean_drop(valid_x, j, scored, |values| {
+            for (cell, &v) in shuffled.column_mut(j).iter_mut().zip(values) {
+                *cell = v;
+            }
+            score(
+                scored.metric,
+                scored.valid_y,
+                &fitted.predict(shuffled.view())?,
+            )
         })
-        .collect();
+    })
+}
+
+/// `drop(j)` for every column `j`, in parallel; the first error in column order wins.
+fn per_column(
+    columns: usize,
+    drop: impl Fn(usize) -> Result<f64, EvalError> + Sync + Send,
+) -> Result<Vec<f64>, EvalError> {
+    let drops: Vec<Result<f64, EvalError>> = (0..columns).into_par_iter().map(drop).collect();
     drops.into_iter().collect()
 }
 
@@ -102,27 +106,21 @@ pub fn affine_permutation_importance(
     prediction: ArrayView1<f64>,
     scored: &ScoredFold,
 ) -> Result<Vec<f64>, EvalError> {
-    let columns = valid_x.ncols();
-    let drops: Vec<Result<f64, EvalError>> = (0..columns)
-        .into_par_iter()
-        .map(|j| {
-            let (column, weight) = (valid_x.column(j), weights[j]);
-            let mut moved = Array1::<f64>::zeros(prediction.len());
-            mean_drop(valid_x, j, scored, |values| {
-                for (((m, &p), &v), &x) in moved.iter_mut().zip(prediction).zip(values).zip(column)
-                {
-                    *m = p + weight * (v - x);
-                }
-                let permuted = Prediction::Values(std::mem::take(&mut moved));
-                let result = score(scored.metric, scored.valid_y, &permuted);
-                if let Prediction::Values(values) = permuted {
-                    moved = values;
-                }
-                result
-            })
+    per_column(valid_x.ncols(), |j| {
+        let (column, weight) = (valid_x.column(j), weights[j]);
+        let mut moved = Array1::<f64>::zeros(prediction.len());
+        mean_drop(valid_x, j, scored, |values| {
+            for (((m, &p), &v), &x) in moved.iter_mut().zip(prediction).zip(values).zip(column) {
+                *m = p + weight * (v - x);
+            }
+            let permuted = Prediction::Values(std::mem::take(&mut moved));
+            let result = score(scored.metric, scored.valid_y, &permuted);
+            if let Prediction::Values(values) = permuted {
+                moved = values;
+            }
+            result
         })
-        .collect();
-    drops.into_iter().collect()
+    })
 }
 
 /// The mean drop of the score over [`PERMUTATION_REPEATS`] shuffles of column `j`, scored by
