@@ -395,6 +395,34 @@ mod tests {
     }
 
     #[test]
+    fn least_squares_is_cross_validated_in_one_pass() {
+        let (x, y) = linear(200, 4);
+        let spec = evaluator_spec(
+            ModelKind::LinearRegression,
+            None,
+            CvScheme::KFold { folds: 5 },
+        );
+        let evaluator = Evaluator::new(&spec, y.clone(), 3).expect("valid");
+        let Target::Regression(values) = &y else {
+            unreachable!("a regression target")
+        };
+        let fits = least_squares::cross_validate(x.view(), values, evaluator.folds(), true)
+            .expect("well-conditioned");
+        let expected: Vec<f64> = fits
+            .into_iter()
+            .zip(&evaluator.fold_targets)
+            .map(|(fit, (_, valid_y))| {
+                score(Metric::Rmse, valid_y, &Prediction::Values(fit.prediction)).expect("rmse")
+            })
+            .collect();
+        // The same bits: the evaluator took the one-pass path, not linfa's QR.
+        assert_eq!(
+            evaluator.cross_validate(x.view()).expect("scores"),
+            expected
+        );
+    }
+
+    #[test]
     fn scores_every_fold_with_the_default_metric() {
         let (x, y) = linear(50, 1);
         let spec = evaluator_spec(
