@@ -331,9 +331,13 @@ supervise() {
     children+=($!)
     wait_for "master leads" 30 master_leads
 
+    # The volume server turns read-only (every PUT answers 500) when free disk space falls under
+    # -minFreeSpace, 1% of the disk by default: 2.5 GiB on a 250 GiB disk, which a busy build
+    # machine can be under while the tests need only a few MiB. So: a fixed 256 MiB floor, and a
+    # fixed volume count instead of -max=0, which would size it from the free space.
     "$weed" -logtostderr=true volume \
         -ip=127.0.0.1 -ip.bind=127.0.0.1 -port="$VOLUME_PORT" -port.grpc="$VOLUME_GRPC" \
-        -dir="$state/volume" -max=0 -preStopSeconds=0 \
+        -dir="$state/volume" -max=32 -minFreeSpace=256MiB -preStopSeconds=0 \
         -master="127.0.0.1:$MASTER_PORT.$MASTER_GRPC" &
     children+=($!)
     wait_for "volume server registered" 30 volume_registered

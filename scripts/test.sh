@@ -13,6 +13,17 @@ export INSTA_UPDATE=no
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "free disk space"
+# A full disk fails far from its cause (a linker error, or the S3 server answering 500), so
+# say it here. A cold build of the workspace and its tests takes about 6 GiB.
+target_dir="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$target_dir"
+free_mib="$(df -Pm "$target_dir" | awk 'NR == 2 { print $4 }')"
+echo "$free_mib MiB free under $target_dir"
+if [[ "$free_mib" -lt 2048 ]]; then
+    echo "warning: under 2 GiB free under $target_dir; the build or the S3 tests may fail for lack of space" >&2
+fi
+
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 
