@@ -16,6 +16,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use super::metrics::regression;
 use super::models::FittedModel;
 use super::{EvalError, Prediction, Target, score};
 
@@ -74,8 +75,10 @@ pub fn permutation_importance(
 ) -> Result<Vec<f64>, EvalError> {
     per_column(valid_x.ncols(), |j| {
         let mut shuffled: Array2<f64> = valid_x.to_owned();
-        mean_drop(valid_x, j, scored, |values| {
-            for (cell, &v) in shuffled.column_mut(j).iter_mut().zip(values) {
+        let mut values = vec![0.0; valid_x.nrows()];
+        mean_drop(scored, |order| {
+            gather(valid_x.column(j), order, &mut values);
+            for (cell, &v) in shuffled.column_mut(j).iter_mut().zip(&values) {
                 *cell = v;
             }
             score(
@@ -99,18 +102,28 @@ fn per_column(
 /// [`permutation_importance`] for a model whose prediction is affine in its inputs,
 /// `prediction = offset + valid_x · weights`: shuffling column `j` moves each prediction by
 /// `weights[j]` times the change of its value, so no matrix is copied or predicted again.
-/// The shuffles are the same, so the importances are too, up to rounding.
+/// Under a squared error (RMSE, R²) the permuted score follows from the residuals in one
+/// pass over the rows (see [`SquaredError`]). The shuffles are the same, so the
+/// importances are too, up to rounding.
 pub fn affine_permutation_importance(
     valid_x: ArrayView2<f64>,
     weights: ArrayView1<f64>,
     prediction: ArrayView1<f64>,
     scored: &ScoredFold,
 ) -> Result<Vec<f64>, EvalError> {
+    if let Some(squared) = SquaredError::new(scored, prediction) {
+        return per_column(valid_x.ncols(), |j| {
+            let (column, weight) = (valid_x.column(j), weights[j]);
+            mean_drop(scored, |order| Ok(squared.permuted(column, weight, order)))
+        });
+    }
     per_column(valid_x.ncols(), |j| {
         let (column, weight) = (valid_x.column(j), weights[j]);
+        let mut values = vec![0.0; column.len()];
         let mut moved = Array1::<f64>::zeros(prediction.len());
-        mean_drop(valid_x, j, scored, |values| {
-            for (((m, &p), &v), &x) in moved.iter_mut().zip(prediction).zip(values).zip(column) {
+        mean_drop(scored, |order| {
+            gather(column, order, &mut values);
+            for (((m, &p), &v), &x) in moved.iter_mut().zip(prediction).zip(&values).zip(column) {
                 *m = p + weight * (v - x);
             }
             let permuted = Prediction::Values(std::mem::take(&mut moved));
@@ -123,22 +136,73 @@ pub fn affine_permutation_importance(
     })
 }
 
-/// The mean drop of the score over [`PERMUTATION_REPEATS`] shuffles of column `j`, scored by
-/// `permuted` (given the shuffled values), clipped at 0.
+/// A fold's residuals under a squared-error metric, from which the score of an affine
+/// model with one column shuffled follows without predicting again. Shuffling column `x`
+/// (weight `w`) by `order` changes each residual `r` by `−w·d`, where `d = x[order[i]] − x[i]`,
+/// so the squared error becomes `Σr² − 2w·Σr·d + w²·Σd²`: one pass over the rows.
+struct SquaredError {
+    metric: Metric,
+    residuals: Vec<f64>,
+    /// `Σr²`, summed as the metric sums it, so a column of weight 0 drops exactly 0.
+    squared: f64,
+    /// R²'s total sum of squares (positive), or the row count for RMSE.
+    scale: f64,
+}
+
+impl SquaredError {
+    /// `None` unless the metric is RMSE, or R² of a truth that varies.
+    fn new(scored: &ScoredFold, prediction: ArrayView1<f64>) -> Option<Self> {
+        let Target::Regression(truth) = scored.valid_y else {
+            return None;
+        };
+        let scale = match scored.metric {
+            Metric::Rmse => truth.len() as f64,
+            Metric::R2 => regression::total_squares(truth.view()),
+            _ => return None,
+        };
+        if scale.is_nan() || scale <= 0.0 || truth.len() != prediction.len() {
+            return None;
+        }
+        Some(Self {
+            metric: scored.metric,
+            residuals: truth.iter().zip(prediction).map(|(t, p)| t - p).collect(),
+            squared: regression::squared_error(truth.view(), prediction),
+            scale,
+        })
+    }
+
+    /// The score once `column` (of weight `weight`) is shuffled by `order`.
+    fn permuted(&self, column: ArrayView1<f64>, weight: f64, order: &[u32]) -> f64 {
+        let (mut cross, mut moved) = (0.0, 0.0);
+        for ((&i, &x), &r) in order.iter().zip(column).zip(&self.residuals) {
+            let d = column[i as usize] - x;
+            cross += r * d;
+            moved += d * d;
+        }
+        let squared = (self.squared - 2.0 * weight * cross + weight * weight * moved).max(0.0);
+        match self.metric {
+            Metric::R2 => 1.0 - squared / self.scale,
+            _ => (squared / self.scale).sqrt(),
+        }
+    }
+}
+
+/// `values[i] = column[order[i]]`.
+fn gather(column: ArrayView1<f64>, order: &[u32], values: &mut [f64]) {
+    for (v, &i) in values.iter_mut().zip(order) {
+        *v = column[i as usize];
+    }
+}
+
+/// The mean drop of the score over the fold's permutations, each scored by
+/// `permuted(order)`, clipped at 0.
 fn mean_drop(
-    valid_x: ArrayView2<f64>,
-    j: usize,
     scored: &ScoredFold,
-    mut permuted: impl FnMut(&[f64]) -> Result<f64, EvalError>,
+    mut permuted: impl FnMut(&[u32]) -> Result<f64, EvalError>,
 ) -> Result<f64, EvalError> {
-    let column = valid_x.column(j);
-    let mut values = vec![0.0; column.len()];
     let mut total = 0.0;
     for order in scored.permutations {
-        for (v, &i) in values.iter_mut().zip(order) {
-            *v = column[i as usize];
-        }
-        let score = permuted(&values)?;
+        let score = permuted(order)?;
         total += if scored.metric.higher_is_better() {
             scored.base - score
         } else {
@@ -188,5 +252,67 @@ mod tests {
         let folds = [vec![100.0, 0.0], vec![0.0, 1.0], vec![0.0, 0.0]];
         assert_eq!(average(&folds, 2), [0.5, 0.5]);
         assert_eq!(average(&[], 3), [0.0, 0.0, 0.0]);
+    }
+
+    /// Every regression metric's affine importance equals shuffling the column, predicting
+    /// `offset + x · w` again and scoring it: the squared-error shortcut (RMSE, R²) and the
+    /// moved-prediction path (MAE) alike.
+    #[test]
+    fn affine_importance_is_the_drop_of_predicting_the_shuffled_rows_again() {
+        let rows = 300;
+        let x = Array2::from_shape_fn((rows, 3), |(i, j)| {
+            ((i * 7 + j * 31) as f64 * 0.173).sin() * (j + 1) as f64 + 50.0
+        });
+        let weights = ndarray::array![1.5, -0.25, 0.0];
+        let prediction = x.dot(&weights) + 3.0;
+        let truth: Array1<f64> = prediction
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p + (i as f64 * 0.91).cos())
+            .collect();
+        let valid_y = Target::Regression(truth);
+        let orders = &permutations(&[rows], 11)[0];
+        for metric in [Metric::Rmse, Metric::R2, Metric::Mae] {
+            let base =
+                score(metric, &valid_y, &Prediction::Values(prediction.clone())).expect("scores");
+            let scored = ScoredFold {
+                valid_y: &valid_y,
+                metric,
+                base,
+                permutations: orders,
+            };
+            let fast =
+                affine_permutation_importance(x.view(), weights.view(), prediction.view(), &scored)
+                    .expect("scores");
+            for (j, &got) in fast.iter().enumerate() {
+                let mut total = 0.0;
+                for order in orders {
+                    let mut shuffled = x.clone();
+                    for (i, &o) in order.iter().enumerate() {
+                        shuffled[[i, j]] = x[[o as usize, j]];
+                    }
+                    let again = Prediction::Values(shuffled.dot(&weights) + 3.0);
+                    let permuted = score(metric, &valid_y, &again).expect("scores");
+                    total += if metric.higher_is_better() {
+                        base - permuted
+                    } else {
+                        permuted - base
+                    };
+                }
+                let expected = (total / orders.len() as f64).max(0.0);
+                assert!(
+                    (got - expected).abs() <= 1e-9 * expected.max(1.0),
+                    "{metric:?} column {j}: {got} vs {expected}"
+                );
+                if j == 2 {
+                    assert_eq!(
+                        got, 0.0,
+                        "{metric:?}: a column of weight 0 matters not at all"
+                    );
+                } else {
+                    assert!(got > 0.01, "{metric:?} column {j}: {got}");
+                }
+            }
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! the others (it asks "does this feature carry information the set does not have yet?"),
 //! and costs O(rows × features) per candidate.
 
-use ndarray::{Array1, Array2, ArrayView1, Axis, ShapeBuilder};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView1, Axis, ShapeBuilder, Slice};
 
 use crate::eval::Target;
 use crate::features::ModelColumn;
@@ -72,17 +73,20 @@ impl Screen {
 
     /// [`score`](Self::score) of each candidate, in order. Candidates are projected in
     /// blocks of [`BLOCK`] (two matrix products per block), so the basis is read once per
-    /// block rather than twice per candidate.
+    /// block rather than twice per candidate; the blocks share one buffer, which the second
+    /// product overwrites with the projected-out candidates.
     pub fn scores(&self, candidates: &[ModelColumn]) -> Vec<f64> {
         let rows = self.basis.nrows();
         let mut out = Vec::with_capacity(candidates.len());
+        let mut buffer = Array2::<f64>::zeros((rows, BLOCK.min(candidates.len())).f());
         for block in candidates.chunks(BLOCK) {
-            let mut c = Array2::<f64>::zeros((rows, block.len()).f());
-            for (mut column, candidate) in c.columns_mut().into_iter().zip(block) {
+            let mut q = buffer.slice_axis_mut(Axis(1), Slice::from(..block.len()));
+            for (mut column, candidate) in q.columns_mut().into_iter().zip(block) {
                 column.assign(candidate.as_ref());
             }
-            let projection = self.basis.t().dot(&c);
-            let q = &c - &self.basis.dot(&projection);
+            let projection = self.basis.t().dot(&q);
+            // q ← q − basis · projection: each candidate less its projection onto the basis.
+            general_mat_mul(-1.0, &self.basis, &projection, 1.0, &mut q);
             out.extend(q.columns().into_iter().zip(block).map(|(q, candidate)| {
                 let qq = q.dot(&q);
                 if qq <= DEPENDENT * (candidate.dot(candidate.as_ref()) + 1.0) {

@@ -6,7 +6,7 @@
 //! as [`EvalError::Invalid`] rather than a panic.
 
 mod classification;
-mod regression;
+pub(super) mod regression;
 
 use flow_dsl::{Metric, Task};
 use ndarray::{ArrayView1, ArrayView2};

@@ -4,12 +4,22 @@ use ndarray::ArrayView1;
 
 /// Root mean squared error.
 pub fn rmse(truth: ArrayView1<f64>, predicted: ArrayView1<f64>) -> f64 {
-    let squared: f64 = truth
+    (squared_error(truth, predicted) / truth.len() as f64).sqrt()
+}
+
+/// The sum of squared errors, `Σ(truth − predicted)²`, in row order.
+pub fn squared_error(truth: ArrayView1<f64>, predicted: ArrayView1<f64>) -> f64 {
+    truth
         .iter()
         .zip(predicted)
         .map(|(t, p)| (t - p).powi(2))
-        .sum();
-    (squared / truth.len() as f64).sqrt()
+        .sum()
+}
+
+/// The total sum of squares about the mean, R²'s denominator.
+pub fn total_squares(truth: ArrayView1<f64>) -> f64 {
+    let mean = truth.sum() / truth.len() as f64;
+    truth.iter().map(|t| (t - mean).powi(2)).sum()
 }
 
 /// Mean absolute error.
@@ -26,13 +36,8 @@ pub fn mae(truth: ArrayView1<f64>, predicted: ArrayView1<f64>) -> f64 {
 /// explain: like scikit-learn, a perfect prediction then scores 1 and any other 0, so one
 /// degenerate fold cannot stop a search.
 pub fn r2(truth: ArrayView1<f64>, predicted: ArrayView1<f64>) -> f64 {
-    let mean = truth.sum() / truth.len() as f64;
-    let residual: f64 = truth
-        .iter()
-        .zip(predicted)
-        .map(|(t, p)| (t - p).powi(2))
-        .sum();
-    let total: f64 = truth.iter().map(|t| (t - mean).powi(2)).sum();
+    let residual = squared_error(truth, predicted);
+    let total = total_squares(truth);
     if total == 0.0 {
         return if residual == 0.0 { 1.0 } else { 0.0 };
     }
