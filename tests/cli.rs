@@ -75,6 +75,19 @@ fn check_reads_the_data_and_reports_its_shape() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("(csv, 5 columns)"), "{stdout}");
     assert!(stdout.contains("operations"), "{stdout}");
+    assert!(!stdout.contains("halving"), "{stdout}");
+    // Settings that change the search are shown, such as successive halving.
+    let out = flow()
+        .arg("check")
+        .arg(&file)
+        .args(["-S", "search.halving=true", "-S", "search.halving.rungs=2"])
+        .output()
+        .expect("flow runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("seed 0, halving (factor 3, 2 rungs)"),
+        "{stdout}"
+    );
 }
 
 #[test]

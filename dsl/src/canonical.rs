@@ -171,5 +171,12 @@ fn search(out: &mut String, s: &SearchSpec) {
     if let Some(p) = s.patience {
         let _ = write!(out, " patience={p}");
     }
+    if let Some(h) = s.halving {
+        let _ = write!(
+            out,
+            " halving-factor={} halving-rungs={}",
+            h.factor, h.rungs
+        );
+    }
     out.push('\n');
 }

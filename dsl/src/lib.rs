@@ -45,7 +45,7 @@ pub use resolve::{
     LoadedFile, ModuleLoader, Origin, ResolvedOperation, ResolvedPipeline, load, resolve,
     resolve_space,
 };
-pub use search::SearchSpec;
+pub use search::{Halving, SearchSpec};
 pub use source::{Loc, SourceId, Sources, Spanned};
 pub use space::{ImportSpec, ModuleRef, OperationTuning, SpaceSpec};
 pub use template::SqlTemplate;

@@ -32,6 +32,43 @@ pub struct SearchSpec {
     pub checkpoint_interval: Duration,
     /// The most features the search adds to the base columns in one feature set.
     pub max_features: u32,
+    /// Successive halving between the screen and cross-validation, when set.
+    pub halving: Option<Halving>,
+}
+
+/// Successive halving (`halving factor=3 rungs=1`, off unless written): before a node's new children are
+/// cross-validated on all rows, `factor^rungs` times as many of its best-screened candidates
+/// race through `rungs` cross-validations on growing row samples (`1/factor^rungs` of the
+/// rows first, then `factor` times more each rung); each rung keeps the best `1/factor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Halving {
+    /// How many times fewer candidates, and more rows, each rung has.
+    pub factor: u32,
+    /// The sampled rungs before the full cross-validation.
+    pub rungs: u32,
+}
+
+impl Default for Halving {
+    fn default() -> Self {
+        Self {
+            factor: 3,
+            rungs: 1,
+        }
+    }
+}
+
+impl Halving {
+    /// The share of the rows rung `rung` (0 first) cross-validates on:
+    /// `factor^(rung − rungs)`.
+    pub fn rows(self, rung: u32) -> f64 {
+        let steps = i32::try_from(self.rungs.saturating_sub(rung)).unwrap_or(i32::MAX);
+        f64::from(self.factor).powi(-steps)
+    }
+
+    /// How many candidates enter rung `rung` per child to be made: `factor^(rungs − rung)`.
+    pub fn entrants(self, rung: u32) -> usize {
+        (self.factor as usize).saturating_pow(self.rungs.saturating_sub(rung))
+    }
 }
 
 impl Default for SearchSpec {
@@ -48,11 +85,12 @@ impl Default for SearchSpec {
             memory_limit_bytes: None,
             checkpoint_interval: Duration::from_secs(30),
             max_features: 8,
+            halving: None,
         }
     }
 }
 
-const SEARCH_CHILDREN: [&str; 11] = [
+const SEARCH_CHILDREN: [&str; 12] = [
     "max-features",
     "iterations",
     "time-limit",
@@ -64,6 +102,7 @@ const SEARCH_CHILDREN: [&str; 11] = [
     "parallelism",
     "memory-limit",
     "checkpoint-interval",
+    "halving",
 ];
 
 /// Reads the `search` block (absent: all defaults).
@@ -90,6 +129,7 @@ pub fn lower_search(r: &mut Reader<'_>, node: Option<&Node>) -> SearchSpec {
     let memory = setting("memory-limit");
     let checkpoint = setting("checkpoint-interval");
     let max_features = setting("max-features");
+    spec.halving = r.unique_child(node, "halving").and_then(|n| halving(r, n));
 
     let int = |r: &mut Reader<'_>, node: Option<&Node>, min: i128, max: i128, example: &str| {
         let v = r.single_arg(node?, example)?;
@@ -154,6 +194,36 @@ pub fn lower_search(r: &mut Reader<'_>, node: Option<&Node>) -> SearchSpec {
         }
     });
     spec
+}
+
+/// The `halving factor=3 rungs=1` setting (both optional); `halving #false` turns it off,
+/// so `-S search.halving=false` can, and `-S search.halving=true` turns it on.
+fn halving(r: &mut Reader<'_>, node: &Node) -> Option<Halving> {
+    r.allow_props(node, &["factor", "rungs"]);
+    r.allow_children(node, &[]);
+    const EXAMPLE: &str = "halving factor=3 rungs=1";
+    let on = match node.args.as_slice() {
+        [] => true,
+        [value] => r.bool(value, "halving #true").is_none_or(|b| b.value),
+        [_, extra, ..] => {
+            r.error(
+                ErrorKind::InvalidValue,
+                extra.loc,
+                "`halving` takes at most one value, #true or #false",
+                "unexpected extra value",
+                format!("write it as `{EXAMPLE}`"),
+            );
+            true
+        }
+    };
+    let mut halving = Halving::default();
+    if let Some(f) = r.prop(node, "factor", |r, v| r.integer(v, 2, 16, "factor=3")) {
+        halving.factor = u32::try_from(f.value).expect("range checked");
+    }
+    if let Some(k) = r.prop(node, "rungs", |r, v| r.integer(v, 1, 4, "rungs=1")) {
+        halving.rungs = u32::try_from(k.value).expect("range checked");
+    }
+    on.then_some(halving)
 }
 
 /// A positive duration argument (`"90s"`), with a diagnostic otherwise.

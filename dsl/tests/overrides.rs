@@ -130,3 +130,66 @@ fn repeated_nodes_make_an_override_ambiguous() {
     let d = result.expect_err("two `use` nodes");
     assert_points_at(&sources, &d, ErrorKind::InvalidOverride, "use");
 }
+
+#[test]
+fn halving_is_off_unless_written_and_its_settings_are_checked() {
+    let text = |search: &str| {
+        format!(
+            r#"pipeline "p" {{
+    dataset {{
+        source "train.csv"
+        target "y"
+    }}
+    space {{ use "std.numeric" }}
+    evaluator {{ model "random-forest" }}
+    search {{ {search} }}
+}}
+"#
+        )
+    };
+    let spec = |search: &str, overrides: &[&str]| {
+        let (_, result) = support::load_text("p.kdl", &text(search), overrides);
+        result
+    };
+    let off = spec("iterations 10", &[]).unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(off.spec.search.halving, None);
+    let on = spec("halving", &[]).unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(on.spec.search.halving, Some(flow_dsl::Halving::default()));
+    let set = spec("halving factor=4 rungs=2", &["search.halving.rungs=3"])
+        .unwrap_or_else(|d| panic!("{}", render(&d)));
+    // From the command line: on with its defaults, then changed; or off.
+    let cli = spec(
+        "iterations 10",
+        &["search.halving=true", "search.halving.factor=4"],
+    )
+    .unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(
+        cli.spec.search.halving,
+        Some(flow_dsl::Halving {
+            factor: 4,
+            rungs: 1
+        })
+    );
+    let off = spec("halving factor=4", &["search.halving=false"])
+        .unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(off.spec.search.halving, None);
+    let halving = set.spec.search.halving.expect("set");
+    assert_eq!((halving.factor, halving.rungs), (4, 3));
+    assert_eq!(halving.rows(0), 1.0 / 64.0);
+    assert_eq!(halving.rows(2), 0.25);
+    assert_eq!(halving.entrants(0), 64);
+    assert_eq!(halving.entrants(3), 1);
+    // Halving changes what the search computes, so it is part of the spec hash.
+    assert_ne!(off.spec_hash(), on.spec_hash());
+    assert_ne!(on.spec_hash(), set.spec_hash());
+
+    let (sources, result) = support::load_text("p.kdl", &text("halving factor=1"), &[]);
+    let d = result.expect_err("a factor of 1 halves nothing");
+    assert_points_at(&sources, &d, ErrorKind::OutOfRange, "1");
+    let (sources, result) = support::load_text("p.kdl", &text("halving 3"), &[]);
+    let d = result.expect_err("the value is #true or #false");
+    assert_points_at(&sources, &d, ErrorKind::WrongType, "3");
+    let (_, result) = support::load_text("p.kdl", &text("halving fraction=0.5"), &[]);
+    let d = result.expect_err("not a halving setting");
+    assert!(d.has(ErrorKind::UnknownProperty), "{}", render(&d));
+}

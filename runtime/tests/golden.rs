@@ -231,3 +231,18 @@ async fn a_random_forest_searches_as_recorded() {
     );
     check("random_forest", dir.path(), &text).await;
 }
+
+/// Successive halving changes which candidates become children (a sampled cross-validation
+/// reorders the best-screened), so it has its own recording.
+#[tokio::test(flavor = "multi_thread")]
+async fn halving_searches_as_recorded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("data.csv"), classes_csv(900)).expect("writable");
+    let text = pipeline(
+        "data.csv",
+        "class",
+        "        model \"random-forest\" trees=8 max-depth=5\n        metric \"accuracy\"\n        cv \"stratified\" folds=3",
+        "        iterations 25\n        seed 4\n        halving factor=3 rungs=2",
+    );
+    check("halving", dir.path(), &text).await;
+}

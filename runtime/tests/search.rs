@@ -88,6 +88,37 @@ async fn the_same_seed_gives_the_same_evaluations_whatever_the_parallelism() {
     );
 }
 
+/// Halving reorders the best-screened candidates by sampled cross-validation before they
+/// become children: a different search from the screen alone, as deterministic.
+#[tokio::test(flavor = "multi_thread")]
+async fn halving_races_candidates_deterministically_whatever_the_parallelism() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let search = "        iterations 30\n        seed 9\n        halving factor=2 rungs=2";
+    let path = write_pipeline(dir.path(), SPACE, search);
+    let first = run(&path, &["search.parallelism=1"]).await;
+    let second = run(&path, &["search.parallelism=3"]).await;
+    assert_eq!(first.scored(), 30);
+    assert_eq!(
+        without_timings(&first.evaluations),
+        without_timings(&second.evaluations)
+    );
+    let screened_only = run(
+        &path,
+        &["search.halving.rungs=1", "search.halving.factor=16"],
+    )
+    .await;
+    let features = |rows: &[EvaluationRow]| -> Vec<Option<String>> {
+        rows.iter().map(|r| r.new_feature_sql.clone()).collect()
+    };
+    assert_ne!(
+        features(&first.evaluations),
+        features(&screened_only.evaluations)
+    );
+    let plain = write_pipeline(dir.path(), SPACE, "        iterations 30\n        seed 9");
+    let without = run(&plain, &[]).await;
+    assert_ne!(features(&first.evaluations), features(&without.evaluations));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn failing_candidates_are_recorded_and_the_search_goes_on() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -146,8 +146,16 @@ fn summary(pipeline: &LoadedPipeline, data: &DataCheck) -> String {
         (
             "search",
             format!(
-                "{} iterations, depth ≤ {}, seed {}",
-                spec.search.iterations, spec.space.max_depth, spec.search.seed
+                "{} iterations, depth ≤ {}, seed {}{}",
+                spec.search.iterations,
+                spec.space.max_depth,
+                spec.search.seed,
+                spec.search.halving.map_or_else(String::new, |h| format!(
+                    ", halving (factor {}, {} rung{})",
+                    h.factor,
+                    h.rungs,
+                    if h.rungs == 1 { "" } else { "s" }
+                ))
             ),
         ),
         ("output", spec.output.location.value.clone()),

@@ -33,8 +33,17 @@ pub struct Evaluator {
     permutations: Vec<Vec<Vec<u32>>>,
     /// Seeds the folds.
     fold_seed: u64,
-    /// The share of the rows the folds use (1 unless screening).
+    /// The share of the full target's rows this evaluator sees (1 unless a sample).
     row_fraction: f64,
+}
+
+/// An evaluator of a sample of the rows (see [`Evaluator::on_sample`]).
+#[derive(Debug)]
+pub struct Sample {
+    /// Scores matrices of the sampled rows, in `rows` order.
+    pub evaluator: Evaluator,
+    /// The sampled rows of the full target, ascending.
+    pub rows: Vec<usize>,
 }
 
 /// One fold's score and, when asked for, its column importances.
@@ -80,42 +89,38 @@ impl Evaluator {
     }
 
     /// The same model, metric and scheme on a seeded sample of `fraction` of the target's
-    /// rows (of all of them, whatever share `self` uses), for multi-fidelity screening:
-    /// score many feature sets on the sample, confirm the best on the full evaluator.
+    /// rows, for multi-fidelity evaluation: race many feature sets on the sample, confirm
+    /// the best on the full evaluator. The sample evaluator scores matrices of the sampled
+    /// rows only (`x.select(Axis(0), &sample.rows)`), so a race costs `fraction` of a full
+    /// cross-validation.
     ///
     /// Classification samples each class separately, so class shares are kept (see
-    /// [`sample_rows`]). The folds are made afresh on the sample, with the same fold seed,
-    /// and index rows of the full target: `cross_validate` still takes the full matrix and
-    /// reads only the sampled rows. A fraction of 1 gives the same folds as `self`'s.
-    pub fn with_row_fraction(&self, fraction: f64, seed: u64) -> Result<Evaluator, EvalError> {
+    /// [`sample_rows`]). The folds are made afresh on the sample with the same fold seed; a
+    /// fraction of 1 gives the same rows and folds as `self`'s.
+    pub fn on_sample(&self, fraction: f64, seed: u64) -> Result<Sample, EvalError> {
         let rows = sample_rows(&self.target, fraction, seed)?;
-        let sample = self.target.select(&rows);
-        let to_full = |part: &[usize]| part.iter().map(|&i| rows[i]).collect();
-        let folds: Vec<Fold> = make_folds(&self.scheme, &sample, self.fold_seed)
-            .map_err(|e| match e {
-                EvalError::Invalid(m) => {
-                    EvalError::Invalid(format!("screening on {fraction} of the rows: {m}"))
-                }
-                other => other,
-            })?
-            .iter()
-            .map(|f| Fold {
-                train: to_full(&f.train),
-                valid: to_full(&f.valid),
-            })
-            .collect();
-        Ok(Evaluator {
+        let target = self.target.select(&rows);
+        let folds = make_folds(&self.scheme, &target, self.fold_seed).map_err(|e| match e {
+            EvalError::Invalid(m) => EvalError::Invalid(format!(
+                "a sample of {} of the {} rows: {m}",
+                rows.len(),
+                self.target.len()
+            )),
+            other => other,
+        })?;
+        let evaluator = Evaluator {
             model: Arc::clone(&self.model),
             metric: self.metric,
             scheme: self.scheme,
-            fold_targets: cut_targets(&self.target, &folds),
+            fold_targets: cut_targets(&target, &folds),
             permutations: fold_permutations(&folds, self.seed)?,
             folds,
-            target: self.target.clone(),
+            target,
             seed: self.seed,
             fold_seed: self.fold_seed,
             row_fraction: fraction,
-        })
+        };
+        Ok(Sample { evaluator, rows })
     }
 
     /// The metric every fold is scored with.
@@ -134,8 +139,8 @@ impl Evaluator {
     }
 
     /// Model, metric and scheme in one line, e.g.
-    /// "linear-regression(fit-intercept=true), rmse, 5-fold", with the share of rows when
-    /// screening on a sample ("…, 5-fold, 0.2 of the rows").
+    /// "linear-regression(fit-intercept=true), rmse, 5-fold", with the share of rows for a
+    /// sample ("…, 5-fold, 0.2 of the rows").
     pub fn describe(&self) -> String {
         let cv = match self.scheme {
             CvScheme::KFold { folds } => format!("{folds}-fold"),
@@ -621,7 +626,7 @@ mod tests {
     }
 
     #[test]
-    fn screening_folds_use_a_seeded_stratified_share_of_the_rows() {
+    fn a_sample_evaluator_cross_validates_a_seeded_stratified_share_of_the_rows() {
         // 40 rows of class 0, 20 of class 1, 20 of class 2.
         let (x, y) = blobs(80, 4, 3);
         let y = match y {
@@ -637,42 +642,43 @@ mod tests {
             CvScheme::Stratified { folds: 2 },
         );
         let full = Evaluator::new(&spec, y.clone(), 2).expect("valid");
-        let screen = full.with_row_fraction(0.25, 7).expect("valid");
+        let sample = full.on_sample(0.25, 7).expect("valid");
         let Target::Classification { labels, .. } = &y else {
             unreachable!()
         };
         let mut counts = [0; 3];
-        for fold in screen.folds() {
-            assert!(fold.valid.iter().all(|r| !fold.train.contains(r)));
-            for &row in &fold.valid {
-                counts[labels[row]] += 1;
-            }
+        for &row in &sample.rows {
+            counts[labels[row]] += 1;
         }
         assert_eq!(counts, [10, 5, 5], "each class keeps a quarter of its rows");
+        assert_eq!(sample.evaluator.target(), &y.select(&sample.rows));
+        for fold in sample.evaluator.folds() {
+            assert!(fold.valid.iter().all(|r| !fold.train.contains(r)));
+            assert_eq!(fold.train.len() + fold.valid.len(), 20);
+        }
+        let again = full.on_sample(0.25, 7).expect("valid");
         assert_eq!(
-            screen.folds(),
-            full.with_row_fraction(0.25, 7).expect("valid").folds()
+            (&sample.rows, sample.evaluator.folds()),
+            (&again.rows, again.evaluator.folds())
         );
-        assert_ne!(
-            screen.folds(),
-            full.with_row_fraction(0.25, 8).expect("valid").folds()
-        );
-        assert_eq!(
-            full.with_row_fraction(1.0, 7).expect("valid").folds(),
-            full.folds()
-        );
+        assert_ne!(sample.rows, full.on_sample(0.25, 8).expect("valid").rows);
+        let everything = full.on_sample(1.0, 7).expect("valid");
+        assert_eq!(everything.rows, (0..80).collect::<Vec<_>>());
+        assert_eq!(everything.evaluator.folds(), full.folds());
         assert!(
-            screen
+            sample
+                .evaluator
                 .describe()
                 .ends_with("stratified 2-fold, 0.25 of the rows")
         );
-        let scores = screen
-            .cross_validate(x.view())
-            .expect("scores on the full matrix");
+        let scores = sample
+            .evaluator
+            .cross_validate(x.select(Axis(0), &sample.rows).view())
+            .expect("scores the sampled rows");
         assert_eq!(scores.len(), 2);
-        let err = full.with_row_fraction(0.02, 7).expect_err("too few rows");
+        let err = full.on_sample(0.02, 7).expect_err("too few rows");
         assert!(
-            matches!(&err, EvalError::Invalid(m) if m.starts_with("screening on 0.02 of the rows")),
+            matches!(&err, EvalError::Invalid(m) if m.starts_with("a sample of 3 of the 80 rows")),
             "{err}"
         );
     }

@@ -5,7 +5,7 @@
 //! ([`make_folds`]), fits the [`Model`] on each training part, predicts the validation part
 //! and [`score`]s it. [`Evaluator::cross_validate_with_importance`] also says how much each
 //! column mattered (the model's own importance, or permutation importance), and
-//! [`Evaluator::with_row_fraction`] screens on a seeded sample of the rows ([`sample_rows`]).
+//! [`Evaluator::on_sample`] cross-validates on a seeded sample of the rows ([`sample_rows`]).
 //! Everything random is seeded, so the same inputs give the same scores bit for bit,
 //! whatever the number of threads.
 
@@ -20,7 +20,7 @@ mod screening;
 use flow_dsl::Task;
 use ndarray::{Array1, Array2};
 
-pub use evaluator::Evaluator;
+pub use evaluator::{Evaluator, Sample};
 pub use folds::{Fold, make_folds};
 pub use importance::PERMUTATION_REPEATS;
 pub use metrics::{default_metric, score};

@@ -1,5 +1,5 @@
-//! Row samples for multi-fidelity screening: score many feature sets cheaply on a share of
-//! the rows, then confirm the promising ones on all of them.
+//! Row samples for multi-fidelity evaluation: race many feature sets cheaply on a share of
+//! the rows, then confirm the promising ones on all of them (`search.halving`).
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -16,7 +16,7 @@ use super::{EvalError, Target};
 pub fn sample_rows(target: &Target, fraction: f64, seed: u64) -> Result<Vec<usize>, EvalError> {
     if !(fraction > 0.0 && fraction <= 1.0) {
         return Err(EvalError::Invalid(format!(
-            "the share of rows to screen on must be in (0, 1], not {fraction}"
+            "the share of rows to sample must be in (0, 1], not {fraction}"
         )));
     }
     let groups: Vec<Vec<usize>> = match target {

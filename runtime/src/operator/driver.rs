@@ -21,6 +21,7 @@ use ndarray::{Array2, ShapeBuilder};
 use rayon::prelude::*;
 use tokio::sync::mpsc::Sender;
 
+use super::halving::{Rungs, rank, sampled_score};
 use super::job::SearchJob;
 use super::log::{EvaluationRow, metric_name, rows_to_batch};
 use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
@@ -64,6 +65,18 @@ pub async fn run_search(
     let cv_seed = job.evaluator.cv.seed.unwrap_or(job.search.seed);
     let evaluator = Evaluator::new(&job.evaluator, prepared.target, cv_seed)
         .map_err(|e| error(format!("cannot set up the evaluator: {e}")))?;
+    let halving = job
+        .search
+        .halving
+        .map(|spec| {
+            Rungs::new(spec, &evaluator, job.search.seed).map_err(|e| {
+                error(format!(
+                    "cannot set up `search.halving`: {e}; lower its `rungs` or `factor`, or \
+                     turn it off"
+                ))
+            })
+        })
+        .transpose()?;
     let supervised = with_supervision(&prepared.table, evaluator.target(), evaluator.folds())?;
     let table = FeatureTable::new(ctx, &supervised)?;
     // The feature table holds its own copy from here on.
@@ -93,7 +106,7 @@ pub async fn run_search(
     let mut search = Search::new(
         &job,
         prepared.base,
-        evaluator,
+        (evaluator, halving),
         pool,
         cache,
         context.memory_pool(),
@@ -139,6 +152,8 @@ struct Search<'j> {
     render_ctx: RenderContext,
     base: Vec<BaseColumn>,
     evaluator: Arc<Evaluator>,
+    /// The rungs of successive halving, when `search.halving` is on.
+    halving: Option<Rungs>,
     pool: Arc<rayon::ThreadPool>,
     higher_is_better: bool,
     /// Model columns by canonical SQL (or why the feature is unusable), within a budget.
@@ -183,6 +198,15 @@ fn key_digest(key: &[String]) -> KeyDigest {
     hasher.finalize().into()
 }
 
+/// The error of a feature computed a moment ago but not kept by the column cache: going on
+/// without it would make the search depend on the memory limit.
+fn not_kept() -> DataFusionError {
+    error(
+        "a computed feature did not fit in the memory limit; raise `--memory-limit` (or \
+         `search.memory-limit`), or sample the dataset with `sample fraction=…`",
+    )
+}
+
 /// Copies of a feature query's result flow holds outside DataFusion's accounting: the
 /// collected batches and the one array per column made from them.
 const QUERY_COPIES: usize = 2;
@@ -222,7 +246,7 @@ impl<'j> Search<'j> {
     fn new(
         job: &'j SearchJob,
         base: Vec<BaseColumn>,
-        evaluator: Evaluator,
+        (evaluator, halving): (Evaluator, Option<Rungs>),
         pool: rayon::ThreadPool,
         columns: ColumnCache,
         memory_pool: &Arc<dyn MemoryPool>,
@@ -257,6 +281,7 @@ impl<'j> Search<'j> {
             render_ctx,
             base,
             evaluator: Arc::new(evaluator),
+            halving,
             pool: Arc::new(pool),
             higher_is_better: metric.higher_is_better(),
             columns,
@@ -373,7 +398,8 @@ impl<'j> Search<'j> {
         let Selection { node, room } = selection;
         self.columns.begin_round();
         let mut failed: Vec<FeatureId> = Vec::new();
-        if self.tree.pool_mut(node).len() < room {
+        let wanted = self.halving.as_ref().map_or(room, |h| h.entrants(room));
+        if self.tree.pool_mut(node).len() < wanted {
             let columns = &self.columns;
             let (ops, ctx) = (&self.job.operations, &self.render_ctx);
             let known_failure = |expr: &FeatureExpr| {
@@ -382,7 +408,7 @@ impl<'j> Search<'j> {
             let drawn = self.tree.draw(
                 node,
                 &self.space,
-                (room * SCREEN_FACTOR).max(MIN_SCREENED),
+                (room * SCREEN_FACTOR).max(MIN_SCREENED).max(wanted),
                 &known_failure,
             );
             // The node's own features feed the screen; they may have been evicted.
@@ -398,14 +424,7 @@ impl<'j> Search<'j> {
                     Ok(Some(Err(_))) | Err(_) => failed.push(feature),
                     // Computed a moment ago but not kept: the pool had no room for it.
                     // Failing the candidate would make the search depend on the limit.
-                    Ok(None) => {
-                        return Err(error(
-                            "a computed feature did not fit in the memory limit; raise \
-                             `--memory-limit` (or `search.memory-limit`), or sample the dataset \
-                             with `sample fraction=…`"
-                                .to_owned(),
-                        ));
-                    }
+                    Ok(None) => return Err(not_kept()),
                 }
             }
             let mut scored = self.screen(node, candidates).await?;
@@ -432,8 +451,7 @@ impl<'j> Search<'j> {
         }
         failed.truncate(room);
         let take = room - failed.len();
-        let pool = self.tree.pool_mut(node);
-        let chosen: Vec<FeatureId> = pool.drain(..take.min(pool.len())).collect();
+        let chosen = self.race(node, take, table).await?;
         if chosen.is_empty() && failed.is_empty() {
             self.tree.close(node);
             return Ok(Vec::new());
@@ -444,6 +462,126 @@ impl<'j> Search<'j> {
             .map(|f| self.tree.drawn(f).clone())
             .collect();
         Ok(self.tree.add_children(node, children))
+    }
+
+    /// Takes `take` candidates off the front of `node`'s pool: the first `take` as they
+    /// are, or with halving on, the winners of a race among the first `take · factor^rungs`
+    /// (see `halving.rs`); the losers go back to the front of the pool, best first.
+    async fn race(
+        &mut self,
+        node: usize,
+        take: usize,
+        table: &FeatureTable,
+    ) -> Result<Vec<FeatureId>> {
+        let pool = self.tree.pool_mut(node);
+        let Some(halving) = &self.halving else {
+            return Ok(pool.drain(..take.min(pool.len())).collect());
+        };
+        let entrants = halving.entrants(take).min(pool.len());
+        let keeps: Vec<usize> = (0..halving.len())
+            .map(|rung| halving.survivors(rung, take))
+            .collect();
+        let mut field: Vec<FeatureId> = pool.drain(..entrants).collect();
+        if field.len() <= take {
+            return Ok(field);
+        }
+        let mut needed = self.tree.features(node).split_off(self.base.len());
+        needed.extend(field.iter().map(|&f| self.tree.drawn(f).clone()));
+        self.compute_features(&needed, table).await?;
+        let mut losers: Vec<FeatureId> = Vec::new();
+        for (rung, keep) in keeps.into_iter().enumerate() {
+            if field.len() <= keep {
+                continue;
+            }
+            let scores = self.rung_scores(rung, node, &field).await?;
+            let mut ranked: Vec<FeatureId> = rank(&scores, self.higher_is_better)
+                .into_iter()
+                .map(|i| field[i])
+                .collect();
+            // Those out at a later rung did better than those out earlier: they go first.
+            losers.splice(0..0, ranked.split_off(keep));
+            field = ranked;
+        }
+        self.tree.pool_mut(node).splice(0..0, losers);
+        Ok(field)
+    }
+
+    /// The sampled score on rung `rung` of `node`'s set plus each candidate, in order: from
+    /// the rung's cache, or cross-validated on the evaluation threads.
+    async fn rung_scores(
+        &mut self,
+        rung: usize,
+        node: usize,
+        candidates: &[FeatureId],
+    ) -> Result<Vec<f64>> {
+        let set = self.keyed_columns(node);
+        let mut scores = vec![f64::NAN; candidates.len()];
+        let mut work: Vec<(usize, KeyDigest, Vec<ModelColumn>)> = Vec::new();
+        for (i, &candidate) in candidates.iter().enumerate() {
+            let feature = self.tree.drawn(candidate).clone();
+            let sql = render(&feature.expr, &self.job.operations, &self.render_ctx).ok();
+            let (sql, column) = match (sql, self.column(&feature)) {
+                (Some(sql), Some(Ok(column))) => (sql, column),
+                (Some(_), None) => return Err(not_kept()),
+                // Cannot be computed: ranked last, and rejected when evaluated.
+                _ => continue,
+            };
+            let mut columns = set.clone();
+            columns.push((sql, column));
+            columns.sort_by(|a, b| a.0.cmp(&b.0));
+            let key: Vec<String> = columns.iter().map(|(s, _)| s.clone()).collect();
+            let digest = key_digest(&key);
+            match self.halving.as_ref().and_then(|h| h.cached(rung, &digest)) {
+                Some(score) => scores[i] = score,
+                None => work.push((i, digest, columns.into_iter().map(|(_, c)| c).collect())),
+            }
+        }
+        let Some((rows, samples)) = self.halving.as_ref().map(|h| (h.rows(rung), h.samples()))
+        else {
+            return Ok(scores);
+        };
+        let widest = work.iter().map(|(_, _, c)| c.len()).max().unwrap_or(0);
+        self.reserve_evaluations(rows, widest, work.len())?;
+        let pool = Arc::clone(&self.pool);
+        let results = tokio::task::spawn_blocking(move || {
+            pool.install(|| {
+                work.into_par_iter()
+                    .map(|(i, digest, columns)| {
+                        (i, digest, sampled_score(&samples[rung], &columns))
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+        .map_err(|e| error(format!("a halving thread failed: {e}")))?;
+        self.evaluating.free();
+        for (i, digest, score) in results {
+            scores[i] = score;
+            if let Some(halving) = &mut self.halving {
+                halving.record(rung, digest, score);
+            }
+        }
+        Ok(scores)
+    }
+
+    /// `node`'s model columns with their SQL (base columns that cannot feed a model and
+    /// features that were not computed left out).
+    fn keyed_columns(&mut self, node: usize) -> Vec<(String, ModelColumn)> {
+        let features = self.tree.features(node);
+        let mut out = Vec::with_capacity(features.len());
+        for (i, feature) in features.iter().enumerate() {
+            let Ok(sql) = render(&feature.expr, &self.job.operations, &self.render_ctx) else {
+                continue;
+            };
+            let column = match self.base.get(i) {
+                Some(base) => base.model.as_ref().ok().cloned(),
+                None => self.column(feature).and_then(Result::ok),
+            };
+            if let Some(column) = column {
+                out.push((sql, column));
+            }
+        }
+        out
     }
 
     /// Screens `candidates` against `node`'s feature set on the evaluation threads, each
@@ -661,7 +799,8 @@ impl<'j> Search<'j> {
             .filter(|(i, _)| cached[*i].is_none() && replayed[*i].is_none())
             .filter_map(|(i, p)| p.matrix.as_ref().ok().map(|m| (i, m.clone())))
             .collect();
-        self.reserve_evaluations(&work)?;
+        let widest = work.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+        self.reserve_evaluations(self.evaluator.target().len(), widest, work.len())?;
         let evaluator = Arc::clone(&self.evaluator);
         let pool = Arc::clone(&self.pool);
         let results = tokio::task::spawn_blocking(move || {
@@ -751,14 +890,14 @@ impl<'j> Search<'j> {
         })
     }
 
-    /// Reserves the memory cross-validating `work` takes at once — the matrices of as many
-    /// feature sets as there are evaluation threads, each with its fold copies — taking it
+    /// Reserves the memory cross-validating `sets` feature sets (at most `widest` columns
+    /// over `rows` rows) takes at once — the matrices of as many feature sets as there are
+    /// evaluation threads, each with its fold copies — taking it
     /// from the column cache when the pool is short, so a memory limit bounds the search's
     /// matrices as well as its columns.
-    fn reserve_evaluations(&mut self, work: &[(usize, Vec<ModelColumn>)]) -> Result<()> {
-        let widest = work.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
-        let at_once = work.len().min(self.pool.current_num_threads());
-        let bytes = evaluation_bytes(self.evaluator.target().len(), widest, at_once);
+    fn reserve_evaluations(&mut self, rows: usize, widest: usize, sets: usize) -> Result<()> {
+        let at_once = sets.min(self.pool.current_num_threads());
+        let bytes = evaluation_bytes(rows, widest, at_once);
         self.columns.make_room(bytes);
         self.evaluating.try_resize(bytes).map_err(|e| {
             error(format!(

@@ -63,6 +63,10 @@ impl fmt::Display for SearchJob {
             self.search.max_features,
             self.evaluator.model.kind.value.name(),
             self.search.seed,
-        )
+        )?;
+        if let Some(h) = self.search.halving {
+            write!(f, ", halving=factor-{}-rungs-{}", h.factor, h.rungs)?;
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod driver;
 mod exec;
+mod halving;
 mod job;
 pub mod log;
 mod node;
