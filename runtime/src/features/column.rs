@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{cast, concat};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use flow_dsl::ValueType;
 use ndarray::Array1;
@@ -83,23 +83,49 @@ pub fn classify_column(array: &dyn Array) -> ColumnKind {
 /// constant, text).
 pub fn model_column(array: &ArrayRef) -> Result<ModelColumn, String> {
     let kind = classify_column(array.as_ref());
-    let values: Vec<Option<f64>> = match kind {
+    let values = match kind {
         ColumnKind::Text => return Err("holds free text, which a model cannot use directly".into()),
-        ColumnKind::Categorical => category_codes(array)?,
+        ColumnKind::Categorical => {
+            let codes = category_codes(array)?;
+            impute(|| codes.iter().copied())
+        }
         ColumnKind::Temporal => {
             let ints = cast(array, &DataType::Int64).map_err(|e| e.to_string())?;
+            let ints = ints.as_primitive::<Int64Type>();
             #[allow(clippy::cast_precision_loss)]
-            ints.as_primitive::<Int64Type>()
-                .iter()
-                .map(|v| v.map(|i| i as f64))
-                .collect()
+            impute(|| ints.iter().map(|v| v.map(|i| i as f64)))
         }
+        // The search's candidates: read straight from the Arrow array, no copy in between.
         ColumnKind::Numeric | ColumnKind::Boolean => {
             let floats = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
-            floats.as_primitive::<Float64Type>().iter().collect()
+            let floats = floats.as_primitive::<Float64Type>();
+            impute(|| floats.iter())
         }
     };
-    impute(&values).map(|v| Arc::new(Array1::from(v)))
+    values.map(|v| Arc::new(Array1::from(v)))
+}
+
+/// [`model_column`] of a column that arrives in parts, in row order (a query's batches):
+/// numeric and boolean parts are read in place, the others joined first.
+pub fn model_column_of_parts(parts: &[ArrayRef]) -> Result<ModelColumn, String> {
+    let numeric = parts
+        .iter()
+        .all(|p| p.data_type().is_numeric() || p.data_type() == &DataType::Boolean);
+    if parts.len() == 1 || !numeric {
+        let refs: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
+        let whole = concat(&refs).map_err(|e| e.to_string())?;
+        return model_column(&whole);
+    }
+    let floats: Vec<ArrayRef> = parts
+        .iter()
+        .map(|p| cast(p, &DataType::Float64).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let values = || {
+        floats
+            .iter()
+            .flat_map(|f| f.as_primitive::<Float64Type>().iter())
+    };
+    impute(values).map(|v| Arc::new(Array1::from(v)))
 }
 
 fn category_codes(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
@@ -116,10 +142,12 @@ fn category_codes(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
         .collect())
 }
 
-/// The values with NULL, NaN and ±∞ replaced by the mean of the finite ones.
-fn impute(values: &[Option<f64>]) -> Result<Vec<f64>, String> {
+/// The values with NULL, NaN and ±∞ replaced by the mean of the finite ones, reading
+/// `values()` three times (the mean, the length, the column) so no intermediate copy is
+/// made.
+fn impute<I: Iterator<Item = Option<f64>>>(values: impl Fn() -> I) -> Result<Vec<f64>, String> {
     let (mut sum, mut count) = (0.0, 0_usize);
-    for v in values.iter().flatten().filter(|v| v.is_finite()) {
+    for v in values().flatten().filter(|v| v.is_finite()) {
         sum += v;
         count += 1;
     }
@@ -128,13 +156,9 @@ fn impute(values: &[Option<f64>]) -> Result<Vec<f64>, String> {
     }
     #[allow(clippy::cast_precision_loss)]
     let mean = sum / count as f64;
-    // From a slice, not `into_iter()`: collecting a vector's own iterator reuses its
-    // allocation (16 bytes per `Option<f64>`), which would keep every cached column at
-    // twice its size.
-    let out: Vec<f64> = values
-        .iter()
-        .map(|v| v.filter(|x| x.is_finite()).unwrap_or(mean))
-        .collect();
+    // Exactly as long as the column: cached columns are accounted by their length.
+    let mut out: Vec<f64> = Vec::with_capacity(values().count());
+    out.extend(values().map(|v| v.filter(|x| x.is_finite()).unwrap_or(mean)));
     if out.iter().all(|v| *v == out[0]) {
         return Err("every value is the same".into());
     }
@@ -169,6 +193,34 @@ mod tests {
         let column = Arc::try_unwrap(model_column(&a).expect("usable")).expect("one owner");
         let (values, _) = column.into_raw_vec_and_offset();
         assert_eq!(values.capacity(), values.len());
+    }
+
+    #[test]
+    fn a_column_in_parts_is_the_column_joined() {
+        let parts: Vec<ArrayRef> = vec![
+            Arc::new(Float64Array::from(vec![Some(1.0), None])),
+            Arc::new(Int32Array::from(vec![Some(5), None, Some(3)])),
+            Arc::new(Float64Array::from(vec![Some(f64::INFINITY), Some(7.0)])),
+        ];
+        let floats: Vec<ArrayRef> = parts
+            .iter()
+            .map(|p| cast(p, &DataType::Float64).expect("numbers"))
+            .collect();
+        let joined =
+            concat(&floats.iter().map(AsRef::as_ref).collect::<Vec<_>>()).expect("same type");
+        let in_parts = model_column_of_parts(&parts).expect("usable");
+        assert_eq!(in_parts, model_column(&joined).expect("usable"));
+        assert_eq!(in_parts.to_vec(), [1.0, 4.0, 5.0, 4.0, 3.0, 4.0, 7.0]);
+        let column = Arc::try_unwrap(in_parts).expect("one owner");
+        let (values, _) = column.into_raw_vec_and_offset();
+        assert_eq!(values.capacity(), values.len());
+        // Strings are joined first: categories are coded over the whole column.
+        let words: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["b", "a"])),
+            Arc::new(StringArray::from(vec!["a", "b", "a", "b"])),
+        ];
+        let codes = model_column_of_parts(&words).expect("categorical");
+        assert_eq!(codes.to_vec(), [0.0, 1.0, 1.0, 0.0, 1.0, 0.0]);
     }
 
     #[test]

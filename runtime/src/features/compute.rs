@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::UInt64Array;
+use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::{concat, take_record_batch};
 use datafusion::datasource::MemTable;
@@ -110,6 +110,23 @@ impl FeatureTable {
         &self,
         sqls: &[String],
     ) -> Result<Vec<std::result::Result<ArrayRef, String>>> {
+        let parts = self.try_compute_parts(sqls).await?;
+        Ok(parts
+            .into_iter()
+            .map(|column| {
+                let column = column?;
+                let refs: Vec<&dyn Array> = column.iter().map(AsRef::as_ref).collect();
+                concat(&refs).map_err(|e| e.to_string())
+            })
+            .collect())
+    }
+
+    /// [`try_compute`](Self::try_compute) with each column in the parts the query returned
+    /// it in (in row order), so the caller can read it without joining them first.
+    pub async fn try_compute_parts(
+        &self,
+        sqls: &[String],
+    ) -> Result<Vec<std::result::Result<Vec<ArrayRef>, String>>> {
         if sqls.is_empty() {
             return Ok(Vec::new());
         }
@@ -133,8 +150,8 @@ impl FeatureTable {
     }
 
     /// Computes `sqls`: those reading only their own row over the split table, the others
-    /// over the whole one; the columns come back in the order of `sqls`.
-    async fn query(&self, sqls: &[String]) -> Result<Vec<ArrayRef>> {
+    /// over the whole one; the columns (each in parts) come back in the order of `sqls`.
+    async fn query(&self, sqls: &[String]) -> Result<Vec<Vec<ArrayRef>>> {
         let (windowed, row_wise): (Vec<usize>, Vec<usize>) = if self.split {
             (0..sqls.len()).partition(|&i| reads_other_rows(&sqls[i]))
         } else {
@@ -143,7 +160,7 @@ impl FeatureTable {
         let pick = |indices: &[usize]| -> Vec<String> {
             indices.iter().map(|&i| sqls[i].clone()).collect()
         };
-        let mut out: Vec<Option<ArrayRef>> = vec![None; sqls.len()];
+        let mut out: Vec<Option<Vec<ArrayRef>>> = vec![None; sqls.len()];
         if !row_wise.is_empty() {
             let sql = select(&pick(&row_wise), SPLIT_TABLE, false);
             let partitions = self.ctx.sql(&sql).await?.collect_partitioned().await?;
@@ -162,9 +179,9 @@ impl FeatureTable {
         Ok(out.into_iter().flatten().collect())
     }
 
-    /// The `count` feature columns of a query's result (the row number first), after
-    /// checking that it holds every row, in order.
-    fn columns(&self, batches: &[RecordBatch], count: usize) -> Result<Vec<ArrayRef>> {
+    /// The `count` feature columns of a query's result (the row number first), each as its
+    /// parts in row order, after checking that the result holds every row, in order.
+    fn columns(&self, batches: &[RecordBatch], count: usize) -> Result<Vec<Vec<ArrayRef>>> {
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let in_order = batches
             .iter()
@@ -181,14 +198,9 @@ impl FeatureTable {
                 self.rows
             )));
         }
-        // One column at a time, so the result is held at most twice.
-        (1..=count)
-            .map(|i| {
-                let parts: Vec<&dyn datafusion::arrow::array::Array> =
-                    batches.iter().map(|b| b.column(i).as_ref()).collect();
-                Ok(concat(&parts)?)
-            })
-            .collect()
+        Ok((1..=count)
+            .map(|i| batches.iter().map(|b| Arc::clone(b.column(i))).collect())
+            .collect())
     }
 }
 

@@ -13,7 +13,7 @@ mod expr;
 mod render;
 
 pub use cache::{ColumnCache, DEFAULT_BUDGET, LIMIT_SHARE};
-pub use column::{ColumnKind, ModelColumn, classify_column, model_column};
+pub use column::{ColumnKind, ModelColumn, classify_column, model_column, model_column_of_parts};
 pub use compute::{FOLD_ID, FeatureTable, ROW_ID, TARGET_VALUE};
 pub use expr::{FeatureExpr, ParamLiteral};
 pub use render::{RenderContext, quote_ident, render, sql_literal};

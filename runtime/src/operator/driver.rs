@@ -28,7 +28,7 @@ use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
 use crate::eval::Evaluator;
 use crate::features::{
     ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, LIMIT_SHARE, ModelColumn,
-    ROW_ID, RenderContext, TARGET_VALUE, model_column, render,
+    ROW_ID, RenderContext, TARGET_VALUE, model_column_of_parts, render,
 };
 use crate::search::{
     ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward,
@@ -667,11 +667,11 @@ impl<'j> Search<'j> {
                 .try_resize(bytes)
                 .map_err(|e| out_of_memory(&e))?;
             let computed = table
-                .try_compute(chunk)
+                .try_compute_parts(chunk)
                 .await
                 .map_err(|e| out_of_memory(&e))?;
             for (sql, result) in chunk.iter().zip(computed) {
-                let column = result.and_then(|array| model_column(&array));
+                let column = result.and_then(|parts| model_column_of_parts(&parts));
                 self.columns.insert(sql.clone(), column);
             }
             self.computing.free();
