@@ -24,7 +24,8 @@
 #   --long   the budget run lasts 15 minutes and reports 1, 5 and 15
 #   --save   copies target/bench/results.json to docs/benchmarks.json
 #   --stages also runs the criterion stage benchmarks first
-#            (`cargo bench -p flow-runtime --bench stages`: about 4 minutes after its build)
+#            (`cargo bench -p flow-runtime --bench stages`: about 4 minutes after its build),
+#            with their output, peak memory per stage included, in target/bench/stages.txt
 #
 # Uses $FLOW_BIN when set, else builds flow in release mode. Writes target/bench/results.json
 # (one object per run) and prints Markdown tables for docs/benchmarks.md.
@@ -73,7 +74,10 @@ else
 fi
 
 if [ "$STAGES" = yes ]; then
-    cargo bench -p flow-runtime --bench stages --locked
+    mkdir -p target/bench
+    cargo bench -p flow-runtime --bench stages --locked | tee target/bench/stages.txt
+    echo "peak memory per stage (also in target/bench/stages.txt):"
+    grep '^peak memory' target/bench/stages.txt
 fi
 
 if [ -n "${FLOW_BIN:-}" ]; then

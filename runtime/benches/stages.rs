@@ -9,6 +9,11 @@
 //! e.g. `-- evaluate/random`). Sizes: `FLOW_BENCH_ROWS` (default 100000) and
 //! `FLOW_BENCH_COLUMNS` (default 10). The whole-search figures come from
 //! `scripts/bench.sh`; see docs/benchmarks.md.
+//!
+//! Before each benchmark, one call of it runs alone and prints its peak memory: a line
+//! `peak memory <benchmark>: +X MiB over Y MiB resident`, how far the resident set grew
+//! above what it was before the call (Linux: the high-water mark is reset through
+//! `/proc/self/clear_refs`, then read from `/proc/self/status`).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -45,6 +50,44 @@ impl Lcg {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A benchmark's id, and its label in the peak-memory lines: `group/function/parameter`.
+fn named(
+    group: &str,
+    function: impl Into<String>,
+    parameter: impl Into<String>,
+) -> (String, BenchmarkId) {
+    let (function, parameter) = (function.into(), parameter.into());
+    let label = format!("{group}/{function}/{parameter}");
+    (label, BenchmarkId::new(function, parameter))
+}
+
+/// Runs `call` once and prints how far it raised the process's resident memory at its
+/// peak, labelled `label` (see the module docs); says so where that cannot be measured.
+fn peak_memory<T>(label: &str, call: impl FnOnce() -> T) {
+    let kib = |field: &str| -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        line[field.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    };
+    // Writing 5 resets the peak (VmHWM) to the current resident set.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = kib("VmRSS:");
+    black_box(call());
+    match (reset, before, kib("VmHWM:")) {
+        (true, Some(before), Some(peak)) => println!(
+            "peak memory {label}: +{:.1} MiB over {:.1} MiB resident",
+            peak.saturating_sub(before) as f64 / 1024.0,
+            before as f64 / 1024.0
+        ),
+        _ => println!("peak memory {label}: not measurable here (needs Linux's /proc)"),
     }
 }
 
@@ -153,17 +196,19 @@ fn features(c: &mut Criterion) {
     let mut group = c.benchmark_group("features");
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements((size.rows * BATCH) as u64));
-    group.bench_function(
-        BenchmarkId::new(format!("{BATCH}-in-one-query"), size.label()),
-        |b| b.iter(|| computed_columns(&runtime, &table, &sqls)),
-    );
-    group.bench_function(BenchmarkId::new("one-query-each", size.label()), |b| {
-        b.iter(|| {
-            sqls.iter()
-                .map(|sql| computed_columns(&runtime, &table, std::slice::from_ref(sql)))
-                .collect::<Vec<_>>()
-        });
+    let (label, in_one) = named("features", format!("{BATCH}-in-one-query"), size.label());
+    peak_memory(&label, || computed_columns(&runtime, &table, &sqls));
+    group.bench_function(in_one, |b| {
+        b.iter(|| computed_columns(&runtime, &table, &sqls));
     });
+    let (label, each) = named("features", "one-query-each", size.label());
+    let one_query_each = || {
+        sqls.iter()
+            .map(|sql| computed_columns(&runtime, &table, std::slice::from_ref(sql)))
+            .collect::<Vec<_>>()
+    };
+    peak_memory(&label, one_query_each);
+    group.bench_function(each, |b| b.iter(one_query_each));
     group.finish();
 }
 
@@ -175,17 +220,19 @@ fn columns(c: &mut Criterion) {
     let arrays = computed_columns(&runtime, &table, &candidates(8, size.columns));
     let mut group = c.benchmark_group("columns");
     group.throughput(Throughput::Elements((size.rows * arrays.len()) as u64));
-    group.bench_function(
-        BenchmarkId::new(format!("{}-computed", arrays.len()), size.label()),
-        |b| {
-            b.iter(|| {
-                arrays
-                    .iter()
-                    .map(|a| model_column(a).expect("a usable column"))
-                    .collect::<Vec<_>>()
-            });
-        },
+    let (label, id) = named(
+        "columns",
+        format!("{}-computed", arrays.len()),
+        size.label(),
     );
+    let convert = || {
+        arrays
+            .iter()
+            .map(|a| model_column(a).expect("a usable column"))
+            .collect::<Vec<_>>()
+    };
+    peak_memory(&label, convert);
+    group.bench_function(id, |b| b.iter(convert));
     group.finish();
 }
 
@@ -312,15 +359,17 @@ fn evaluate(c: &mut Criterion) {
             .expect("an evaluator");
         let data = format!("{} {}x{}", case.metric, x.nrows(), x.ncols());
         for (n, pool) in &pools {
-            group.bench_function(
-                BenchmarkId::new(format!("{} {data}", case.name), format!("{n}-threads")),
-                |b| {
-                    b.iter(|| {
-                        pool.install(|| evaluator.cross_validate_with_importance(x.view()))
-                            .expect("scores")
-                    });
-                },
+            let (label, id) = named(
+                "evaluate",
+                format!("{} {data}", case.name),
+                format!("{n}-threads"),
             );
+            let cross_validate = || {
+                pool.install(|| evaluator.cross_validate_with_importance(x.view()))
+                    .expect("scores")
+            };
+            peak_memory(&label, cross_validate);
+            group.bench_function(id, |b| b.iter(cross_validate));
         }
     }
     group.finish();
@@ -340,15 +389,16 @@ fn screen(c: &mut Criterion) {
             .map(|a| model_column(a).expect("a usable column"))
             .collect();
     let mut group = c.benchmark_group("screen");
-    group.bench_function(BenchmarkId::new("new", size.label()), |b| {
+    let (label, id) = named("screen", "new", size.label());
+    peak_memory(&label, || Screen::new(&base, &target));
+    group.bench_function(id, |b| {
         b.iter(|| Screen::new(black_box(&base), &target));
     });
     let built = Screen::new(&base, &target);
     group.throughput(Throughput::Elements(SCREENED as u64));
-    group.bench_function(
-        BenchmarkId::new(format!("score-{SCREENED}"), size.label()),
-        |b| b.iter(|| built.scores(black_box(&scored))),
-    );
+    let (label, id) = named("screen", format!("score-{SCREENED}"), size.label());
+    peak_memory(&label, || built.scores(&scored));
+    group.bench_function(id, |b| b.iter(|| built.scores(black_box(&scored))));
     group.finish();
 }
 
