@@ -25,7 +25,8 @@
 #   --save   copies target/bench/results.json to docs/benchmarks.json
 #   --stages also runs the criterion stage benchmarks first
 #            (`cargo bench -p flow-runtime --bench stages`: about 4 minutes after its build),
-#            with their output, peak memory per stage included, in target/bench/stages.txt
+#            with their output, peak allocated memory per stage included, in
+#            target/bench/stages.txt
 #
 # Uses $FLOW_BIN when set, else builds flow in release mode. Writes target/bench/results.json
 # (one object per run) and prints Markdown tables for docs/benchmarks.md.

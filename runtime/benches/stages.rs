@@ -11,9 +11,9 @@
 //! `scripts/bench.sh`; see docs/benchmarks.md.
 //!
 //! Before each benchmark, one call of it runs alone and prints its peak memory: a line
-//! `peak memory <benchmark>: +X MiB over Y MiB resident`, how far the resident set grew
-//! above what it was before the call (Linux: the high-water mark is reset through
-//! `/proc/self/clear_refs`, then read from `/proc/self/status`).
+//! `peak memory <benchmark>: X MiB (over Y MiB allocated before)`, the most the call held
+//! allocated at once, counted by the benchmark's global allocator (`peak_alloc`, which
+//! wraps the system allocator).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -29,6 +29,7 @@ use flow_runtime::eval::{Evaluator, Target};
 use flow_runtime::features::{FeatureTable, ModelColumn, ROW_ID, model_column};
 use flow_runtime::search::Screen;
 use ndarray::{Array1, Array2};
+use peak_alloc::PeakAlloc;
 use tokio::runtime::Runtime;
 
 /// Candidates per feature query, as the search draws them for one child of room.
@@ -64,31 +65,23 @@ fn named(
     (label, BenchmarkId::new(function, parameter))
 }
 
-/// Runs `call` once and prints how far it raised the process's resident memory at its
-/// peak, labelled `label` (see the module docs); says so where that cannot be measured.
+/// Counts the bytes allocated, and their peak, for [`peak_memory`].
+#[global_allocator]
+static ALLOCATED: PeakAlloc = PeakAlloc;
+
+/// Runs `call` once and prints the most memory it held allocated at once (its result
+/// included), labelled `label`, beside what was allocated before it.
 fn peak_memory<T>(label: &str, call: impl FnOnce() -> T) {
-    let kib = |field: &str| -> Option<u64> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
-        let line = status.lines().find(|l| l.starts_with(field))?;
-        line[field.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
-    };
-    // Writing 5 resets the peak (VmHWM) to the current resident set.
-    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let before = kib("VmRSS:");
+    let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
+    ALLOCATED.reset_peak_usage();
+    let before = ALLOCATED.current_usage();
     black_box(call());
-    match (reset, before, kib("VmHWM:")) {
-        (true, Some(before), Some(peak)) => println!(
-            "peak memory {label}: +{:.1} MiB over {:.1} MiB resident",
-            peak.saturating_sub(before) as f64 / 1024.0,
-            before as f64 / 1024.0
-        ),
-        _ => println!("peak memory {label}: not measurable here (needs Linux's /proc)"),
-    }
+    let peak = ALLOCATED.peak_usage().saturating_sub(before);
+    println!(
+        "peak memory {label}: {:.1} MiB (over {:.1} MiB allocated before)",
+        mib(peak),
+        mib(before)
+    );
 }
 
 /// The benchmark's size: rows and numeric columns, from the environment.
