@@ -19,8 +19,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
+use criterion::measurement::WallTime;
 use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+    BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
+    criterion_main,
 };
 use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -54,15 +56,16 @@ impl Lcg {
     }
 }
 
-/// A benchmark's id, and its label in the peak-memory lines: `group/function/parameter`.
-fn named(
-    group: &str,
-    function: impl Into<String>,
-    parameter: impl Into<String>,
-) -> (String, BenchmarkId) {
-    let (function, parameter) = (function.into(), parameter.into());
-    let label = format!("{group}/{function}/{parameter}");
-    (label, BenchmarkId::new(function, parameter))
+/// Benchmarks `call` in `group` (named `group_name`) as `function/parameter`, after one
+/// call alone that prints its peak memory, labelled `group_name/function/parameter`.
+fn measure<T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    group_name: &str,
+    (function, parameter): (String, String),
+    call: impl Fn() -> T,
+) {
+    peak_memory(&format!("{group_name}/{function}/{parameter}"), &call);
+    group.bench_function(BenchmarkId::new(function, parameter), |b| b.iter(&call));
 }
 
 /// Counts the bytes allocated, and their peak, for [`peak_memory`].
@@ -189,19 +192,22 @@ fn features(c: &mut Criterion) {
     let mut group = c.benchmark_group("features");
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements((size.rows * BATCH) as u64));
-    let (label, in_one) = named("features", format!("{BATCH}-in-one-query"), size.label());
-    peak_memory(&label, || computed_columns(&runtime, &table, &sqls));
-    group.bench_function(in_one, |b| {
-        b.iter(|| computed_columns(&runtime, &table, &sqls));
-    });
-    let (label, each) = named("features", "one-query-each", size.label());
-    let one_query_each = || {
-        sqls.iter()
-            .map(|sql| computed_columns(&runtime, &table, std::slice::from_ref(sql)))
-            .collect::<Vec<_>>()
-    };
-    peak_memory(&label, one_query_each);
-    group.bench_function(each, |b| b.iter(one_query_each));
+    measure(
+        &mut group,
+        "features",
+        (format!("{BATCH}-in-one-query"), size.label()),
+        || computed_columns(&runtime, &table, &sqls),
+    );
+    measure(
+        &mut group,
+        "features",
+        ("one-query-each".into(), size.label()),
+        || {
+            sqls.iter()
+                .map(|sql| computed_columns(&runtime, &table, std::slice::from_ref(sql)))
+                .collect::<Vec<_>>()
+        },
+    );
     group.finish();
 }
 
@@ -213,19 +219,17 @@ fn columns(c: &mut Criterion) {
     let arrays = computed_columns(&runtime, &table, &candidates(8, size.columns));
     let mut group = c.benchmark_group("columns");
     group.throughput(Throughput::Elements((size.rows * arrays.len()) as u64));
-    let (label, id) = named(
+    measure(
+        &mut group,
         "columns",
-        format!("{}-computed", arrays.len()),
-        size.label(),
+        (format!("{}-computed", arrays.len()), size.label()),
+        || {
+            arrays
+                .iter()
+                .map(|a| model_column(a).expect("a usable column"))
+                .collect::<Vec<_>>()
+        },
     );
-    let convert = || {
-        arrays
-            .iter()
-            .map(|a| model_column(a).expect("a usable column"))
-            .collect::<Vec<_>>()
-    };
-    peak_memory(&label, convert);
-    group.bench_function(id, |b| b.iter(convert));
     group.finish();
 }
 
@@ -352,17 +356,15 @@ fn evaluate(c: &mut Criterion) {
             .expect("an evaluator");
         let data = format!("{} {}x{}", case.metric, x.nrows(), x.ncols());
         for (n, pool) in &pools {
-            let (label, id) = named(
+            measure(
+                &mut group,
                 "evaluate",
-                format!("{} {data}", case.name),
-                format!("{n}-threads"),
+                (format!("{} {data}", case.name), format!("{n}-threads")),
+                || {
+                    pool.install(|| evaluator.cross_validate_with_importance(x.view()))
+                        .expect("scores")
+                },
             );
-            let cross_validate = || {
-                pool.install(|| evaluator.cross_validate_with_importance(x.view()))
-                    .expect("scores")
-            };
-            peak_memory(&label, cross_validate);
-            group.bench_function(id, |b| b.iter(cross_validate));
         }
     }
     group.finish();
@@ -382,16 +384,17 @@ fn screen(c: &mut Criterion) {
             .map(|a| model_column(a).expect("a usable column"))
             .collect();
     let mut group = c.benchmark_group("screen");
-    let (label, id) = named("screen", "new", size.label());
-    peak_memory(&label, || Screen::new(&base, &target));
-    group.bench_function(id, |b| {
-        b.iter(|| Screen::new(black_box(&base), &target));
+    measure(&mut group, "screen", ("new".into(), size.label()), || {
+        Screen::new(black_box(&base), &target)
     });
     let built = Screen::new(&base, &target);
     group.throughput(Throughput::Elements(SCREENED as u64));
-    let (label, id) = named("screen", format!("score-{SCREENED}"), size.label());
-    peak_memory(&label, || built.scores(&scored));
-    group.bench_function(id, |b| b.iter(|| built.scores(black_box(&scored))));
+    measure(
+        &mut group,
+        "screen",
+        (format!("score-{SCREENED}"), size.label()),
+        || built.scores(black_box(&scored)),
+    );
     group.finish();
 }
 

@@ -87,19 +87,19 @@ pub fn model_column(array: &ArrayRef) -> Result<ModelColumn, String> {
         ColumnKind::Text => return Err("holds free text, which a model cannot use directly".into()),
         ColumnKind::Categorical => {
             let codes = category_codes(array)?;
-            impute(|| codes.iter().copied())
+            impute(|| codes.iter().copied(), codes.len())
         }
         ColumnKind::Temporal => {
             let ints = cast(array, &DataType::Int64).map_err(|e| e.to_string())?;
             let ints = ints.as_primitive::<Int64Type>();
             #[allow(clippy::cast_precision_loss)]
-            impute(|| ints.iter().map(|v| v.map(|i| i as f64)))
+            impute(|| ints.iter().map(|v| v.map(|i| i as f64)), ints.len())
         }
         // The search's candidates: read straight from the Arrow array, no copy in between.
         ColumnKind::Numeric | ColumnKind::Boolean => {
             let floats = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
             let floats = floats.as_primitive::<Float64Type>();
-            impute(|| floats.iter())
+            impute(|| floats.iter(), floats.len())
         }
     };
     values.map(|v| Arc::new(Array1::from(v)))
@@ -125,7 +125,8 @@ pub fn model_column_of_parts(parts: &[ArrayRef]) -> Result<ModelColumn, String> 
             .iter()
             .flat_map(|f| f.as_primitive::<Float64Type>().iter())
     };
-    impute(values).map(|v| Arc::new(Array1::from(v)))
+    let rows = parts.iter().map(|p| p.len()).sum();
+    impute(values, rows).map(|v| Arc::new(Array1::from(v)))
 }
 
 fn category_codes(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
@@ -142,10 +143,12 @@ fn category_codes(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
         .collect())
 }
 
-/// The values with NULL, NaN and ±∞ replaced by the mean of the finite ones, reading
-/// `values()` three times (the mean, the length, the column) so no intermediate copy is
-/// made.
-fn impute<I: Iterator<Item = Option<f64>>>(values: impl Fn() -> I) -> Result<Vec<f64>, String> {
+/// The `rows` values with NULL, NaN and ±∞ replaced by the mean of the finite ones,
+/// reading `values()` twice (the mean, then the column) so no intermediate copy is made.
+fn impute<I: Iterator<Item = Option<f64>>>(
+    values: impl Fn() -> I,
+    rows: usize,
+) -> Result<Vec<f64>, String> {
     let (mut sum, mut count) = (0.0, 0_usize);
     for v in values().flatten().filter(|v| v.is_finite()) {
         sum += v;
@@ -157,7 +160,7 @@ fn impute<I: Iterator<Item = Option<f64>>>(values: impl Fn() -> I) -> Result<Vec
     #[allow(clippy::cast_precision_loss)]
     let mean = sum / count as f64;
     // Exactly as long as the column: cached columns are accounted by their length.
-    let mut out: Vec<f64> = Vec::with_capacity(values().count());
+    let mut out: Vec<f64> = Vec::with_capacity(rows);
     out.extend(values().map(|v| v.filter(|x| x.is_finite()).unwrap_or(mean)));
     if out.iter().all(|v| *v == out[0]) {
         return Err("every value is the same".into());
