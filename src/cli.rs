@@ -175,9 +175,25 @@ pub struct ApplyArgs {
     /// The new data (CSV, TSV, Parquet or JSON; local or `s3://`).
     #[arg(long)]
     pub input: String,
-    /// The Parquet file to write (local or `s3://`).
+    /// The file to write (local or `s3://`): the id and target columns when the input has
+    /// them, the `--keep` columns, then the features, in input row order.
     #[arg(long, short)]
     pub output: String,
+    /// More input columns to write before the features (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub keep: Vec<String>,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = OutputFileFormat::Parquet)]
+    pub format: OutputFileFormat,
+}
+
+/// The file format `flow apply` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFileFormat {
+    /// One Parquet file (Arrow types kept: timestamps stay timestamps).
+    Parquet,
+    /// One CSV file with a header.
+    Csv,
 }
 
 /// `flow ops`.

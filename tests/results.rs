@@ -470,7 +470,7 @@ data, sql_file, applied = sys.argv[1:4]
 con = duckdb.connect()
 con.execute(f"CREATE VIEW dataset AS SELECT * FROM read_csv_auto('{data}')")
 mine = con.sql(open(sql_file).read())
-theirs = con.sql(f"SELECT * FROM read_parquet('{applied}')")
+theirs = con.sql(f"SELECT * EXCLUDE (temp_max) FROM read_parquet('{applied}')")
 assert mine.columns == theirs.columns, (mine.columns, theirs.columns)
 a, b = mine.fetchall(), theirs.fetchall()
 assert len(a) == len(b), (len(a), len(b))
@@ -492,4 +492,138 @@ print(len(a), "rows agree")
         .expect("python runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "1461 rows agree\n");
+}
+
+/// A table where the target follows a category's own level (no order among the codes) and
+/// a numeric column: the best set holds statistics per category and over the table.
+fn grouped_csv(rows: usize) -> String {
+    let mut state: u64 = 7;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+        unit
+    };
+    let mut csv = String::from("id,shop,x,y\n");
+    for i in 0..rows {
+        let shop = (i * 7 + i / 3) % 20;
+        let level = [3.0, -1.0, 7.5, 0.5, -4.0, 2.0, 9.0, -6.5, 1.0, 5.5][shop % 10]
+            + if shop >= 10 { 2.5 } else { 0.0 };
+        let x = next() * 10.0;
+        let y = level + 0.4 * x + next();
+        csv.push_str(&format!("{i},s{shop:02},{x:.4},{y:.4}\n"));
+    }
+    csv
+}
+
+#[test]
+fn fitted_features_give_one_row_its_training_values_and_run_in_duckdb() {
+    let python = std::env::var("FLOW_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("this test needs Python with DuckDB: run it through scripts/test.sh, which installs it and sets FLOW_TEST_PYTHON")
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("shops.csv");
+    let csv = grouped_csv(300);
+    std::fs::write(&data, &csv).expect("writable");
+    // Row 42 alone, and a row of a shop the training rows never had.
+    let lines: Vec<&str> = csv.lines().collect();
+    std::fs::write(
+        dir.path().join("one.csv"),
+        format!("{}\n{}\n", lines[0], lines[43]),
+    )
+    .expect("writable");
+    std::fs::write(
+        dir.path().join("new_shop.csv"),
+        format!("{}\n9999,s99,5.0,1.0\n", lines[0]),
+    )
+    .expect("writable");
+    let pipeline = r#"pipeline "shops" {
+    dataset {
+        source "shops.csv"
+        target "y"
+        id "id"
+    }
+    space { use "std.categorical" "std.numeric" }
+    evaluator { model "linear-regression"; cv "k-fold" folds=3 }
+    search { iterations 40; seed 1 }
+    output "results"
+}
+"#;
+    std::fs::write(dir.path().join("shops.kdl"), pipeline).expect("writable");
+    let run = |args: &[&str]| {
+        let out = flow()
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("flow runs");
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    run(&["run", "shops.kdl"]);
+    run(&["export", "results", "-o", "best.sql"]);
+    let sql = std::fs::read_to_string(dir.path().join("best.sql")).expect("written");
+    assert!(
+        sql.contains("LEFT JOIN (SELECT") && sql.contains("flow_lookup_0"),
+        "the best set has a statistic per shop, inlined as a lookup:\n{sql}"
+    );
+    for (input, output) in [
+        ("shops.csv", "all.parquet"),
+        ("one.csv", "one.parquet"),
+        ("new_shop.csv", "new.parquet"),
+    ] {
+        let wrote = run(&["apply", "results", "--input", input, "-o", output]);
+        assert!(wrote.contains("rows"), "{wrote}");
+    }
+    run(&[
+        "apply",
+        "results",
+        "--input",
+        "one.csv",
+        "-o",
+        "one.csv.out",
+        "--format",
+        "csv",
+    ]);
+    let script = r#"
+import math, sys, duckdb
+con = duckdb.connect()
+con.execute("CREATE VIEW dataset AS SELECT * FROM read_csv_auto('shops.csv')")
+mine = con.sql(open("best.sql").read())
+applied = con.sql("SELECT * FROM read_parquet('all.parquet')")
+# apply keeps the id and the target, in input order; export keeps the id.
+assert applied.columns[:2] == ["id", "y"], applied.columns
+assert mine.columns == [c for c in applied.columns if c != "y"], (mine.columns, applied.columns)
+ids = [r[0] for r in applied.fetchall()]
+assert ids == list(range(300)), ids[:10]
+def same(x, y):
+    if isinstance(x, float) and isinstance(y, float):
+        return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(x) and math.isnan(y))
+    return x == y
+a = mine.fetchall()
+b = con.sql("SELECT * EXCLUDE (y) FROM read_parquet('all.parquet')").fetchall()
+assert len(a) == len(b) == 300, (len(a), len(b))
+bad = [(i, ra, rb) for i, (ra, rb) in enumerate(zip(a, b)) if not all(same(x, y) for x, y in zip(ra, rb))]
+assert not bad, bad[:3]
+# One row alone gets exactly the values it gets among all the training rows.
+one = con.sql("SELECT * FROM read_parquet('one.parquet')").fetchall()
+among = con.sql("SELECT * FROM read_parquet('all.parquet') WHERE id = 42").fetchall()
+assert one == among, (one, among)
+as_csv = con.sql("SELECT * FROM read_csv_auto('one.csv.out')").fetchall()
+assert len(as_csv) == 1 and as_csv[0][0] == 42, as_csv
+# A shop the training rows never had still gets a value for every feature of the set
+# that does not read the shop alone (a count is 0, a target encoding the prior).
+new = con.sql("SELECT * FROM read_parquet('new.parquet')").fetchall()
+assert len(new) == 1 and new[0][0] == 9999, new
+print("agree")
+"#;
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir.path())
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "{}\n{sql}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "agree\n");
 }

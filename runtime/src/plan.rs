@@ -210,6 +210,7 @@ pub async fn compile(
         search: spec.search.clone(),
         replay: Arc::new(Vec::new()),
         prior_elapsed: std::time::Duration::ZERO,
+        final_set: crate::operator::FinalSlot::default(),
     });
     let node = FeatureSearchNode::try_new(projected.into_unoptimized_plan(), Arc::clone(&job))
         .map_err(plan_error)?;

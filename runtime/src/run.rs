@@ -12,6 +12,7 @@ use futures::StreamExt;
 use crate::error::RuntimeError;
 use crate::inspect::dataset_url;
 use crate::load::LoadedPipeline;
+use crate::operator::FinalSet;
 use crate::operator::log::{EvaluationRow, metric_from_name, metric_name, rows_from_batch};
 use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
 use crate::resume;
@@ -185,19 +186,17 @@ pub async fn run_pipeline(
         .baseline
         .ok_or_else(|| search_error("the search produced no baseline"))?;
     let higher_is_better = followed.higher_is_better.unwrap_or(true);
-    let best = best_row(&followed.rows, higher_is_better)
+    let searched = best_row(&followed.rows, higher_is_better)
         .cloned()
         .ok_or_else(|| search_error("the search evaluated nothing"))?;
-    let m = writer.manifest_mut();
-    m.best_node_id = Some(best.node_id);
-    m.best_features.clone_from(&best.feature_names);
-    m.best_feature_sql.clone_from(&best.feature_sql);
     checkpoint(&mut writer, &mut followed)
         .await
         .map_err(|message| output_error(&location, message))?;
-    let best_sql = export_sql(writer.manifest(), DATASET_TABLE).ok();
+    let final_set = compiled.job.final_set.take();
+    let (best, lookups) = settle_best(writer.manifest_mut(), searched, final_set)?;
+    let best_sql = export_sql(writer.manifest(), DATASET_TABLE, &lookups).ok();
     let manifest = writer
-        .commit(best_sql.as_deref())
+        .commit(best_sql.as_deref(), &lookups)
         .await
         .map_err(|message| output_error(&location, message))?;
     Ok(RunSummary {
@@ -212,6 +211,59 @@ pub async fn run_pipeline(
         skipped_columns: compiled.skipped_columns.clone(),
         elapsed: followed.state.elapsed,
     })
+}
+
+/// Records the run's final feature set in its manifest: the search's best set without the
+/// features pruning dropped, its score, and its fit for new data. Returns the final set as
+/// a log row (for the summary) and the fit's lookup tables.
+fn settle_best(
+    m: &mut RunManifest,
+    searched: EvaluationRow,
+    final_set: Option<FinalSet>,
+) -> Result<(EvaluationRow, Vec<RecordBatch>), RuntimeError> {
+    m.best_node_id = Some(searched.node_id);
+    let Some(FinalSet { lean, fit }) = final_set else {
+        m.best_features.clone_from(&searched.feature_names);
+        m.best_feature_sql.clone_from(&searched.feature_sql);
+        m.fit_error = Some("the search ended without settling its best set".to_owned());
+        return Ok((searched, Vec::new()));
+    };
+    if lean.node_id != searched.node_id {
+        return Err(RuntimeError::Internal(format!(
+            "the search settled node {} as its best set, the log node {}",
+            lean.node_id, searched.node_id
+        )));
+    }
+    let mut best = searched;
+    #[allow(clippy::cast_precision_loss)]
+    let k = lean.folds.len().max(1) as f64;
+    let mean = lean.folds.iter().sum::<f64>() / k;
+    best.std = Some((lean.folds.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / k).sqrt());
+    best.mean = Some(mean);
+    best.fold_scores = lean.folds;
+    if let Some(importance) = lean.importance {
+        best.importance = importance;
+    }
+    best.feature_names = lean.names;
+    best.feature_sql = lean.sqls;
+    m.best_features.clone_from(&best.feature_names);
+    m.best_feature_sql.clone_from(&best.feature_sql);
+    m.pruned_features = Some(lean.pruned);
+    m.best_score = Some(mean);
+    m.uplift = m
+        .baseline
+        .map(|base| crate::search::reward(mean, base, m.higher_is_better));
+    let lookups = match fit {
+        Ok(fit) => {
+            m.fitted = Some(serde_json::to_string(&fit.fitted).map_err(search_error)?);
+            fit.tables
+        }
+        Err(why) => {
+            m.fit_error = Some(why);
+            Vec::new()
+        }
+    };
+    Ok((best, lookups))
 }
 
 fn output_error(location: &StoreLocation, message: String) -> RuntimeError {
@@ -517,6 +569,9 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
         best_node_id: None,
         best_features: Vec::new(),
         best_feature_sql: Vec::new(),
+        pruned_features: None,
+        fitted: None,
+        fit_error: None,
         id_column: spec.dataset.id.as_ref().map(|c| c.value.clone()),
         input_columns: compiled
             .input_columns

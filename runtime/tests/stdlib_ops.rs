@@ -463,23 +463,28 @@ fn rename_expr(expr: &FeatureExpr, name: &dyn Fn(&str) -> String) -> FeatureExpr
 
 // ---------------------------------------------------------------- the test
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_stdlib_operation_computes_its_documented_values() {
-    let ops = library();
+/// Every case of every `tests/stdlib/*.test` file, in file order.
+fn all_cases() -> Vec<Case> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures())
         .expect("tests/stdlib exists")
         .map(|e| e.expect("readable entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "test"))
         .collect();
     files.sort();
-    let cases: Vec<Case> = files
+    files
         .iter()
         .map(|f| parse_file(f))
         .collect::<Result<Vec<_>, _>>()
         .unwrap_or_else(|e| panic!("bad fixture: {e}"))
         .into_iter()
         .flatten()
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stdlib_operation_computes_its_documented_values() {
+    let ops = library();
+    let cases = all_cases();
 
     let original = fixture_table().await;
     let mut failures = Vec::new();
@@ -612,4 +617,159 @@ fn calls_parse_with_nesting_quoting_and_parameters() {
         panic!("a call")
     };
     assert_eq!(params, [("pattern".into(), Literal::Quoted("it's".into()))]);
+}
+
+/// Collects a query's single column of output as comparable values.
+async fn query_values(
+    ctx: &SessionContext,
+    sql: &str,
+    output: ValueType,
+) -> Result<Vec<Expected>, String> {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| e.to_string())?
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let schema = batches.first().ok_or("no batch")?.schema();
+    let batch = concat_batches(&schema, &batches).map_err(|e| e.to_string())?;
+    actual_values(batch.column(0), output)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stdlib_statistic_is_frozen_so_one_row_gets_its_training_value() {
+    use flow_runtime::features::{FOLD_ID, TARGET_VALUE, lookup_name, quote_ident};
+    let ops = library();
+    let fixture = fixture_table().await;
+    // The search's table: the target and folds under the names the search gives them.
+    let schema = fixture.schema();
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut columns = fixture.columns().to_vec();
+    let target = fixture.column_by_name(TARGET).expect("a target column");
+    let fold = fixture.column_by_name(FOLD).expect("a fold column");
+    fields.push(Field::new(TARGET_VALUE, DataType::Float64, true));
+    columns.push(cast(target, &DataType::Float64).expect("numeric"));
+    fields.push(Field::new(FOLD_ID, DataType::UInt32, true));
+    columns.push(cast(fold, &DataType::UInt32).expect("numeric"));
+    let training = RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
+        .expect("valid batch");
+    let table = FeatureTable::new(SessionContext::new(), &training).expect("registers");
+    // New data has the dataset's columns only.
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| ![ROW_ID, TARGET, FOLD].contains(&schema.field(i).name().as_str()))
+        .collect();
+    let input = fixture.project(&keep).expect("a projection");
+
+    let mut failures = Vec::new();
+    let mut live_ops = BTreeSet::new();
+    for case in all_cases() {
+        let Call::Apply { op, .. } = &case.call else {
+            continue;
+        };
+        let ctx = RenderContext {
+            time: Some(TIME.to_owned()),
+            group: case.group.clone(),
+            target: TARGET_VALUE.to_owned(),
+            row: ROW_ID.to_owned(),
+            fold: FOLD_ID.to_owned(),
+        };
+        let sql = feature(&case.call, &ops)
+            .and_then(|f| render(&f, &ops, &ctx))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.at));
+        let set = match table.fit(&[("f".to_owned(), sql.clone())]).await {
+            Ok(set) => set,
+            Err(e) => {
+                failures.push(format!(
+                    "{}: `{}` cannot be fitted: {e}",
+                    case.at, case.text
+                ));
+                continue;
+            }
+        };
+        let fitted = &set.fitted.features[0];
+        if fitted.live {
+            live_ops.insert(op.clone());
+        }
+        let session = SessionContext::new();
+        for (i, lookup) in set.tables.iter().enumerate() {
+            let mem = datafusion::datasource::MemTable::try_new(
+                lookup.schema(),
+                vec![vec![lookup.clone()]],
+            )
+            .expect("a table");
+            session
+                .register_table(lookup_name(i), std::sync::Arc::new(mem))
+                .expect("registers");
+        }
+        let sources: Vec<String> = (0..set.tables.len())
+            .map(|i| quote_ident(&lookup_name(i)))
+            .collect();
+        let query = set.fitted.query("input", &sources, &[]);
+        let output = ops[op].spec.output;
+        let register = |rows: RecordBatch| {
+            let _ = session.deregister_table("input");
+            let mem = datafusion::datasource::MemTable::try_new(rows.schema(), vec![vec![rows]])
+                .expect("a table");
+            session
+                .register_table("input", std::sync::Arc::new(mem))
+                .expect("registers");
+        };
+        register(input.clone());
+        let all = match query_values(&session, &query, output).await {
+            Ok(values) => values,
+            Err(e) => {
+                failures.push(format!(
+                    "{}: `{}`\n  fitted: {query}\n  {e}",
+                    case.at, case.text
+                ));
+                continue;
+            }
+        };
+        if all.len() != input.num_rows() {
+            failures.push(format!(
+                "{}: `{}`: {} rows in, {} out\n  fitted: {query}",
+                case.at,
+                case.text,
+                input.num_rows(),
+                all.len()
+            ));
+            continue;
+        }
+        // Unsupervised statistics without steps give the search's values on its rows.
+        let steps = set.fitted.lookups.iter().any(|l| l.steps_over.is_some());
+        if !steps && !sql.contains(TARGET_VALUE) {
+            for (row, (e, a)) in case.expected.iter().zip(&all).enumerate() {
+                if !same(*e, *a) {
+                    failures.push(format!(
+                        "{}: `{}` row {row}: the search gives {e}, the fitted SQL {a}\n  fitted: {query}",
+                        case.at, case.text
+                    ));
+                }
+            }
+        }
+        if fitted.live {
+            continue;
+        }
+        // Every row alone gets what it gets among all the rows.
+        for (row, among_all) in all.iter().enumerate() {
+            register(input.slice(row, 1));
+            match query_values(&session, &query, output).await {
+                Ok(alone) if alone.len() == 1 && same(*among_all, alone[0]) => {}
+                other => failures.push(format!(
+                    "{}: `{}` row {row}: {among_all} among all rows, {other:?} alone\n  fitted: {query}",
+                    case.at, case.text
+                )),
+            }
+        }
+    }
+    // Only windows ordered by time stay computed over the applied rows.
+    let temporal = flow_stdlib::module("std.temporal").expect("the temporal module");
+    for op in &live_ops {
+        assert!(
+            temporal.text.contains(&format!("op \"{op}\"")),
+            "`{op}` was left live, but only time-ordered windows may be"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -161,10 +161,14 @@ async fn check_tables_with(results: &Results, summary: &RunSummary, fingerprint:
             .value(0),
         summary.scored() as u64
     );
+    // The metrics follow the search; the run's best set is that best, pruned.
+    let searched = flow_runtime::run::best_row(&summary.evaluations, summary.higher_is_better)
+        .expect("a best row");
     assert_eq!(
         last[0].column(1).as_primitive::<Float64Type>().value(0),
-        summary.best.mean.expect("a best score")
+        searched.mean.expect("a best score")
     );
+    assert_eq!(run.best_node_id, Some(searched.node_id));
 
     // The best feature set as SQL beside the tables.
     let sql_path = results
@@ -177,7 +181,11 @@ async fn check_tables_with(results: &Results, summary: &RunSummary, fingerprint:
         .await
         .expect("the SQL file");
     let sql = String::from_utf8(sql.bytes().await.expect("bytes").to_vec()).expect("utf-8");
-    assert_eq!(sql, export_sql(run, "dataset").expect("exportable"));
+    let lookups = unwrap(results.lookups(run).await);
+    assert_eq!(
+        sql,
+        export_sql(run, "dataset", &lookups).expect("exportable")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -288,6 +296,17 @@ async fn the_same_run_is_refused_unless_forced_and_the_stored_run_stays_whole_me
 use futures::StreamExt as _;
 
 /// Reads `file` (a CSV of the planted data) the way the search numbered it.
+async fn read_parquet(file: &Path) -> RecordBatch {
+    let batches = SessionContext::new()
+        .read_parquet(file.display().to_string(), Default::default())
+        .await
+        .expect("a Parquet file")
+        .collect()
+        .await
+        .expect("readable");
+    datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches).expect("one batch")
+}
+
 async fn training_batch(file: &Path) -> RecordBatch {
     let ctx = SessionContext::new();
     let df = ctx
@@ -347,7 +366,12 @@ async fn exported_sql_computes_the_features_the_run_evaluated() {
         run.best_features
     );
 
-    let sql = unwrap(export_sql(&run, "training data"));
+    let lookups = unwrap(
+        unwrap(Results::open("results", dir.path()).await)
+            .lookups(&run)
+            .await,
+    );
+    let sql = unwrap(export_sql(&run, "training data", &lookups));
     let ctx = SessionContext::new();
     ctx.register_csv(
         "\"training data\"",
@@ -399,34 +423,27 @@ async fn apply_computes_the_features_on_held_out_rows_and_checks_the_columns() {
     unwrap(run_with(&path, &RunOptions::default()).await);
     let run = best_run("results", dir.path()).await;
 
-    let applied =
-        unwrap(store::apply(&run, "held_out.csv", "out/features.parquet", dir.path()).await);
+    let results = unwrap(Results::open("results", dir.path()).await);
+    let lookups = unwrap(results.lookups(&run).await);
+    let options = store::ApplyOptions::default();
+    let apply = |input: &'static str, output: &'static str| {
+        store::apply(&run, &lookups, input, output, dir.path(), &options)
+    };
+    let applied = unwrap(apply("held_out.csv", "out/features.parquet").await);
     assert_eq!(applied.rows, 100);
-    assert_eq!(applied.columns, run.best_features);
-    let ctx = SessionContext::new();
-    let written = ctx
-        .read_parquet(
-            dir.path()
-                .join("out/features.parquet")
-                .display()
-                .to_string(),
-            Default::default(),
-        )
-        .await
-        .expect("a Parquet file")
-        .collect()
-        .await
-        .expect("readable");
-    let written = datafusion::arrow::compute::concat_batches(&written[0].schema(), &written)
-        .expect("one batch");
-    let table = FeatureTable::new(
-        SessionContext::new(),
-        &training_batch(&dir.path().join("held_out.csv")).await,
-    )
-    .expect("registered");
-    let computed = table.compute(&run.best_feature_sql).await;
-    for (i, (name, column)) in run.best_features.iter().zip(computed).enumerate() {
-        assert_same_values(name, written.column(i), &column.expect("computed"));
+    // The target rides along in front of the features.
+    let mut expected = vec!["y".to_owned()];
+    expected.extend(run.best_features.iter().cloned());
+    assert_eq!(applied.columns, expected);
+    // The statistics are the training rows': the held-out rows get the values they get
+    // when applied together with every training row.
+    std::fs::write(dir.path().join("all.csv"), &all).expect("writable");
+    unwrap(apply("all.csv", "out/all.parquet").await);
+    let written = read_parquet(&dir.path().join("out/features.parquet")).await;
+    let together = read_parquet(&dir.path().join("out/all.parquet")).await;
+    assert_eq!(together.num_rows(), 400);
+    for (i, name) in expected.iter().enumerate() {
+        assert_same_values(name, written.column(i), &together.column(i).slice(300, 100));
     }
 
     // New data without a column the features read.
@@ -444,7 +461,7 @@ async fn apply_computes_the_features_on_held_out_rows_and_checks_the_columns() {
         .clone();
     let renamed = held_out.replacen(&used, "renamed", 1);
     std::fs::write(dir.path().join("missing.csv"), renamed).expect("writable");
-    match store::apply(&run, "missing.csv", "out/missing.parquet", dir.path()).await {
+    match apply("missing.csv", "out/missing.parquet").await {
         Err(RuntimeError::Dataset { message, .. }) => {
             assert!(
                 message.contains(&format!("no column `{used}`")),
@@ -467,7 +484,7 @@ async fn apply_computes_the_features_on_held_out_rows_and_checks_the_columns() {
         retyped.push('\n');
     }
     std::fs::write(dir.path().join("retyped.csv"), retyped).expect("writable");
-    match store::apply(&run, "retyped.csv", "out/retyped.parquet", dir.path()).await {
+    match apply("retyped.csv", "out/retyped.parquet").await {
         Err(RuntimeError::Dataset { message, .. }) => {
             assert!(
                 message.contains(&format!("column `{used}` is Utf8")),
@@ -637,12 +654,15 @@ async fn a_run_reads_its_data_from_s3_and_stores_its_results_there() {
     check_tables_with(&results, &summary, "meta:").await;
 
     // Apply reads new data from S3 and writes its features to S3.
+    let lookups = unwrap(results.lookups(&run).await);
     let applied = unwrap(
         store::apply(
             &run,
+            &lookups,
             &format!("s3://{bucket}/{data_key}"),
             &format!("s3://{bucket}/{prefix}/applied/features.parquet"),
             dir.path(),
+            &store::ApplyOptions::default(),
         )
         .await,
     );

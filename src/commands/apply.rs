@@ -1,13 +1,13 @@
-//! `flow apply`: a run's best feature set computed on new data, written to Parquet.
+//! `flow apply`: a run's best feature set computed on new data, written to Parquet or CSV.
 
 use std::io::Write;
 use std::path::Path;
 
-use flow_runtime::store::apply as apply_run;
+use flow_runtime::store::{ApplyFormat, ApplyOptions, apply as apply_run};
 
 use super::Failure;
 use super::results::open;
-use crate::cli::ApplyArgs;
+use crate::cli::{ApplyArgs, OutputFileFormat};
 
 /// Computes and writes the features.
 pub fn apply(args: &ApplyArgs) -> Result<(), Failure> {
@@ -15,7 +15,23 @@ pub fn apply(args: &ApplyArgs) -> Result<(), Failure> {
     runtime.block_on(async {
         let results = open(&args.location).await?;
         let run = results.run(args.run.as_deref()).await?;
-        let applied = apply_run(&run, &args.input, &args.output, Path::new(".")).await?;
+        let lookups = results.lookups(&run).await?;
+        let options = ApplyOptions {
+            keep: args.keep.clone(),
+            format: match args.format {
+                OutputFileFormat::Parquet => ApplyFormat::Parquet,
+                OutputFileFormat::Csv => ApplyFormat::Csv,
+            },
+        };
+        let applied = apply_run(
+            &run,
+            &lookups,
+            &args.input,
+            &args.output,
+            Path::new("."),
+            &options,
+        )
+        .await?;
         let _ = writeln!(
             std::io::stdout(),
             "wrote {} rows × {} columns of run {} to {}",

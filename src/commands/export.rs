@@ -12,7 +12,8 @@ pub fn export(args: &ExportArgs) -> Result<(), Failure> {
     runtime.block_on(async {
         let results = open(&args.run.location).await?;
         let run = results.run(args.run.run.as_deref()).await?;
-        let sql = export_sql(&run, &args.table)?;
+        let lookups = results.lookups(&run).await?;
+        let sql = export_sql(&run, &args.table, &lookups)?;
         emit(sql.as_bytes(), args.run.output.as_deref())
     })
 }

@@ -206,7 +206,10 @@ pub async fn gather(results: &Results, run: RunManifest) -> Result<ReportData, R
         }
         None => Vec::new(),
     };
-    let best_select = export_sql(&run, "dataset").map_err(|e| e.to_string());
+    let best_select = match results.lookups(&run).await {
+        Ok(lookups) => export_sql(&run, "dataset", &lookups).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
     let operations = operation_uses(&evaluations, &run.canonical_spec);
     Ok(ReportData {
         run,

@@ -81,6 +81,14 @@ impl FeatureTable {
         Ok(Self { ctx, rows, split })
     }
 
+    /// Fits `features` (name, SQL) on the table: every statistic frozen (see `fit.rs`).
+    pub async fn fit(
+        &self,
+        features: &[(String, String)],
+    ) -> std::result::Result<super::FittedSet, String> {
+        super::fit::fit(&self.ctx, TABLE, features).await
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows

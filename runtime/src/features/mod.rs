@@ -10,10 +10,15 @@ mod cache;
 mod column;
 mod compute;
 mod expr;
+mod fit;
 mod render;
 
 pub use cache::{ColumnCache, DEFAULT_BUDGET, LIMIT_SHARE};
 pub use column::{ColumnKind, ModelColumn, classify_column, model_column, model_column_of_parts};
 pub use compute::{FOLD_ID, FeatureTable, ROW_ID, TARGET_VALUE};
 pub use expr::{FeatureExpr, ParamLiteral};
+pub use fit::{
+    Fitted, FittedFeature, FittedSet, Lookup, MAX_STEPS, STEP_FROM, STEP_TO, float_literal,
+    key_column, lookup_name, value_column,
+};
 pub use render::{RenderContext, quote_ident, render, sql_literal};

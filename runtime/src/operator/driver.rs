@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use tokio::sync::mpsc::Sender;
 
 use super::halving::{Rungs, rank, sampled_score};
-use super::job::SearchJob;
+use super::job::{FinalSet, LeanSet, SearchJob};
 use super::log::{EvaluationRow, metric_name, rows_to_batch};
 use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
 use crate::eval::Evaluator;
@@ -169,6 +169,8 @@ struct Search<'j> {
     scores: HashMap<KeyDigest, Scored>,
     baseline: Option<f64>,
     best: Option<f64>,
+    /// The node of the best feature set so far, and its fold scores.
+    best_node: Option<(usize, Vec<f64>)>,
     /// Log rows written so far (the next row's `iteration`).
     rows: u64,
     /// Candidates scored by cross-validation: what the iteration budget counts.
@@ -291,6 +293,7 @@ impl<'j> Search<'j> {
             scores: HashMap::new(),
             baseline: None,
             best: None,
+            best_node: None,
             rows: 0,
             scored: 0,
             since_improvement: 0,
@@ -368,7 +371,182 @@ impl<'j> Search<'j> {
                 return Ok(());
             }
         }
+        let Some(lean) = self.prune(table).await? else {
+            return Ok(());
+        };
+        let features: Vec<(String, String)> = lean
+            .names
+            .iter()
+            .cloned()
+            .zip(lean.sqls.iter().cloned())
+            .collect();
+        let fit = table.fit(&features).await;
+        self.job.final_set.put(FinalSet { lean, fit });
         Ok(())
+    }
+
+    /// The best feature set without the engineered features it does not need: repeatedly
+    /// drops the feature whose removal scores best, as long as the set without it scores
+    /// within one standard error (of the best set's fold scores) of the best set.
+    /// Sets are scored as the search scores them (the same cache); base columns stay.
+    async fn prune(&mut self, table: &FeatureTable) -> Result<Option<LeanSet>> {
+        let Some((node, best_folds)) = self.best_node.clone() else {
+            return Ok(None);
+        };
+        let features = self.tree.features(node);
+        let base = self.base.len();
+        self.columns.begin_round();
+        self.compute_features(&features[base..], table).await?;
+        let mut all_sqls = Vec::with_capacity(features.len());
+        for feature in &features {
+            let sql = render(&feature.expr, &self.job.operations, &self.render_ctx)
+                .map_err(|e| error(format!("the best set cannot be rendered: {e}")))?;
+            all_sqls.push(sql);
+        }
+        let base_columns: Vec<(String, ModelColumn)> = self
+            .base
+            .iter()
+            .zip(&all_sqls)
+            .filter_map(|(b, sql)| b.model.as_ref().ok().map(|c| (sql.clone(), c.clone())))
+            .collect();
+        let mut engineered: Vec<(usize, ModelColumn)> = Vec::new();
+        for (i, sql) in all_sqls.iter().enumerate().skip(base) {
+            match self.columns.get(sql) {
+                Some(Ok(column)) => engineered.push((i, column)),
+                _ => return Err(not_kept()),
+            }
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let k = best_folds.len() as f64;
+        let mean = best_folds.iter().sum::<f64>() / k;
+        let std = (best_folds.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / k).sqrt();
+        let noise = std / k.sqrt();
+        let higher_is_better = self.higher_is_better;
+        let bound = settled(if higher_is_better {
+            mean - noise
+        } else {
+            mean + noise
+        });
+        let better = |a: f64, b: f64| if higher_is_better { a > b } else { a < b };
+        let mut scored: Option<Scored> = None;
+        let mut pruned = Vec::new();
+        while !engineered.is_empty() {
+            // The set without each engineered feature, in canonical column order.
+            let candidates: Vec<(Vec<String>, Vec<ModelColumn>)> = (0..engineered.len())
+                .map(|drop| {
+                    let mut columns: Vec<(String, ModelColumn)> = base_columns.clone();
+                    columns.extend(
+                        engineered
+                            .iter()
+                            .enumerate()
+                            .filter(|(j, _)| *j != drop)
+                            .map(|(_, (i, c))| (all_sqls[*i].clone(), c.clone())),
+                    );
+                    columns.sort_by(|a, b| a.0.cmp(&b.0));
+                    columns.into_iter().unzip()
+                })
+                .collect();
+            let scores = self.score_sets(candidates).await?;
+            // The removal that scores best; ties go to the earliest feature.
+            let mut choice: Option<(usize, f64, Scored)> = None;
+            for (drop, candidate) in scores.into_iter().enumerate() {
+                let Some(candidate) = candidate else { continue };
+                #[allow(clippy::cast_precision_loss)]
+                let score =
+                    settled(candidate.folds.iter().sum::<f64>() / candidate.folds.len() as f64);
+                if choice
+                    .as_ref()
+                    .is_none_or(|(_, best, _)| better(score, *best))
+                {
+                    choice = Some((drop, score, candidate));
+                }
+            }
+            match choice {
+                Some((drop, score, kept)) if !better(bound, score) => {
+                    let (i, _) = engineered.remove(drop);
+                    pruned.push(features[i].expr.name());
+                    scored = Some(kept);
+                }
+                _ => break,
+            }
+        }
+        let kept: Vec<usize> = (0..base)
+            .chain(engineered.iter().map(|(i, _)| *i))
+            .collect();
+        let sqls: Vec<String> = kept.iter().map(|&i| all_sqls[i].clone()).collect();
+        // Importance follows the kept features; base columns that feed no model get 0.
+        let (folds, importance) = match scored {
+            None => (best_folds, None),
+            Some(scored) => {
+                let mut key: Vec<&String> = base_columns
+                    .iter()
+                    .map(|(s, _)| s)
+                    .chain(engineered.iter().map(|(i, _)| &all_sqls[*i]))
+                    .collect();
+                key.sort();
+                let importance = sqls
+                    .iter()
+                    .map(|sql| {
+                        key.iter()
+                            .position(|k| *k == sql)
+                            .and_then(|i| scored.importance.get(i).copied())
+                            .unwrap_or(0.0)
+                    })
+                    .collect();
+                (scored.folds, Some(importance))
+            }
+        };
+        Ok(Some(LeanSet {
+            node_id: node as u64,
+            names: kept.iter().map(|&i| features[i].expr.name()).collect(),
+            sqls,
+            folds,
+            importance,
+            pruned,
+        }))
+    }
+
+    /// Scores of feature sets (key, columns), from the score cache or cross-validated in
+    /// parallel; `None` for a set whose cross-validation failed.
+    async fn score_sets(
+        &mut self,
+        sets: Vec<(Vec<String>, Vec<ModelColumn>)>,
+    ) -> Result<Vec<Option<Scored>>> {
+        let mut out: Vec<Option<Scored>> = sets
+            .iter()
+            .map(|(key, _)| self.scores.get(&key_digest(key)).cloned())
+            .collect();
+        let work: Vec<(usize, Vec<ModelColumn>)> = sets
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| out[*i].is_none())
+            .map(|(i, (_, columns))| (i, columns))
+            .collect();
+        let widest = work.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+        self.reserve_evaluations(self.evaluator.target().len(), widest, work.len())?;
+        let evaluator = Arc::clone(&self.evaluator);
+        let pool = Arc::clone(&self.pool);
+        let results = tokio::task::spawn_blocking(move || {
+            pool.install(|| {
+                work.into_par_iter()
+                    .map(|(i, columns)| {
+                        let scored = assemble(&columns)
+                            .ok()
+                            .and_then(|x| evaluator.cross_validate_with_importance(x.view()).ok())
+                            .filter(|(folds, _)| folds.iter().all(|s| s.is_finite()))
+                            .map(|(folds, importance)| Scored { folds, importance });
+                        (i, scored)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+        .map_err(|e| error(format!("an evaluation thread failed: {e}")))?;
+        self.evaluating.free();
+        for (i, scored) in results {
+            out[i] = scored;
+        }
+        Ok(out)
     }
 
     /// Sends the rows the log does not hold yet (a resumed run's replayed rows are stored
@@ -952,6 +1130,7 @@ impl<'j> Search<'j> {
                 });
                 if improved {
                     self.best = Some(decided);
+                    self.best_node = Some((node, scores.clone()));
                     self.since_improvement = 0;
                 } else {
                     self.since_improvement += 1;

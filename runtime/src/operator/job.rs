@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use flow_dsl::{CvScheme, DatasetSpec, EvaluatorSpec, ResolvedOperation, SearchSpec};
 
 use super::log::EvaluationRow;
+use crate::features::FittedSet;
 
 /// The settings of one feature search, shared by the logical and physical operators.
 #[derive(Debug, Clone)]
@@ -37,6 +38,53 @@ pub struct SearchJob {
     pub replay: Arc<Vec<EvaluationRow>>,
     /// Search time spent before this process took over, counted against `time-limit`.
     pub prior_elapsed: Duration,
+    /// Where the search leaves its pruned and fitted best set when it finishes.
+    pub final_set: FinalSlot,
+}
+
+/// Where a finished search leaves its final feature set for the run: the operator's one
+/// output besides the evaluation log, taken by `run.rs`.
+#[derive(Debug, Clone, Default)]
+pub struct FinalSlot(Arc<Mutex<Option<FinalSet>>>);
+
+/// The best feature set after pruning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeanSet {
+    /// The search's best node, which the set was pruned from.
+    pub node_id: u64,
+    /// The features kept (base columns first), by name.
+    pub names: Vec<String>,
+    /// Their SQL.
+    pub sqls: Vec<String>,
+    /// The kept set's fold scores.
+    pub folds: Vec<f64>,
+    /// The kept features' importance in the kept set, when features were dropped (else
+    /// the best row's importance holds).
+    pub importance: Option<Vec<f64>>,
+    /// The engineered features dropped, in the order they were dropped.
+    pub pruned: Vec<String>,
+}
+
+/// What a finished search leaves for the run: the pruned best set and its fit for new
+/// data (or why it could not be fitted).
+#[derive(Debug, Clone)]
+pub struct FinalSet {
+    /// The pruned best set.
+    pub lean: LeanSet,
+    /// Its statistics frozen for new data.
+    pub fit: Result<FittedSet, String>,
+}
+
+impl FinalSlot {
+    /// Leaves the final set.
+    pub fn put(&self, set: FinalSet) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(set);
+    }
+
+    /// Takes the final set, if the search finished and left one.
+    pub fn take(&self) -> Option<FinalSet> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
 }
 
 impl fmt::Display for SearchJob {

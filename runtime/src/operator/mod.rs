@@ -13,7 +13,7 @@ mod planner;
 mod prepare;
 
 pub use exec::FeatureSearchExec;
-pub use job::SearchJob;
+pub use job::{FinalSet, FinalSlot, LeanSet, SearchJob};
 pub use node::FeatureSearchNode;
 pub use planner::{FeatureSearchPlanner, FlowQueryPlanner};
 

@@ -1,83 +1,270 @@
 //! A run's best feature set as plain SQL (`flow export`), and that SQL computed on new data
-//! (`flow apply`). The SQL is what the search computed, over a table the user names; it
-//! runs unchanged in DataFusion and DuckDB.
+//! (`flow apply`). The SQL is what the search computed with every table statistic frozen at
+//! its training value (`features/fit.rs`), over a table the user names; it runs unchanged
+//! in DataFusion and DuckDB.
 
 use std::path::Path as FsPath;
+use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, UInt64Type};
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::MemTable;
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
 use flow_dsl::S3Options;
 
+use super::layout;
 use super::location::s3_store;
 use super::manifest::RunManifest;
 use crate::error::RuntimeError;
-use crate::features::{FOLD_ID, ROW_ID, TARGET_VALUE};
+use crate::features::{Fitted, Lookup, float_literal, lookup_name};
 
 /// `name` as a double-quoted SQL identifier.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The best feature set of `run` as one `SELECT` over `table`: the id column (if the
-/// dataset has one), then every feature of the set, named as the search named it.
-pub fn export_sql(run: &RunManifest, table: &str) -> Result<String, RuntimeError> {
-    let supervised: Vec<&str> = run
-        .best_features
-        .iter()
-        .zip(&run.best_feature_sql)
-        .filter(|(_, sql)| sql.contains(&quote(TARGET_VALUE)) || sql.contains(&quote(FOLD_ID)))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    if !supervised.is_empty() {
-        return Err(RuntimeError::Export {
-            run_id: run.run_id.clone(),
-            message: format!(
-                "the best feature set has features computed from the target out of fold ({}), which a SELECT over new data cannot reproduce",
-                supervised.join(", ")
-            ),
-            help: "exclude the supervised operations (`space { exclude-ops … }`) to get a portable feature set, or query the features the run computed with `flow query`".to_owned(),
-        });
-    }
-    let mut select: Vec<String> = Vec::new();
-    if let Some(id) = &run.id_column
-        && !run.best_features.contains(id)
-    {
-        select.push(quote(id));
-    }
-    for (name, sql) in run.best_features.iter().zip(&run.best_feature_sql) {
-        if *sql == quote(name) {
-            select.push(sql.clone());
-        } else {
-            select.push(format!("{sql} AS {}", quote(name)));
-        }
-    }
-    let uses_row = run
-        .best_feature_sql
-        .iter()
-        .any(|s| s.contains(&quote(ROW_ID)));
-    let from = if uses_row {
-        // The search numbers rows in input order to break ties in window orderings.
-        format!(
-            "(SELECT *, ROW_NUMBER() OVER () - 1 AS {} FROM {}) AS flow_input",
-            quote(ROW_ID),
-            quote(table)
-        )
-    } else {
-        quote(table)
+/// Lookup tables of at most this many rows are written into the exported SQL as `VALUES`;
+/// larger ones are referenced by name, and their Parquet file must be registered.
+pub const INLINE_ROWS: usize = 1_000;
+
+/// The fitted feature set of `run`, or why it has none.
+pub fn fitted_features(run: &RunManifest) -> Result<Fitted, RuntimeError> {
+    let export_error = |message: String, help: &str| RuntimeError::Export {
+        run_id: run.run_id.clone(),
+        message,
+        help: help.to_owned(),
     };
+    match (&run.fitted, &run.fit_error) {
+        (Some(json), _) => serde_json::from_str(json).map_err(|e| {
+            export_error(
+                format!("its stored feature fit is unreadable: {e}"),
+                "re-run the pipeline with `--force` to fit the features again",
+            )
+        }),
+        (None, Some(why)) => Err(export_error(
+            format!("its best feature set could not be fitted for new data: {why}"),
+            "exclude the operations named there (`space { exclude-ops … }`) and re-run, or \
+             query the features the run computed with `flow query`",
+        )),
+        (None, None) if run.best_features.is_empty() => Err(export_error(
+            format!(
+                "it has no best feature set (the run is {})",
+                run.status.as_str()
+            ),
+            "export a completed run: `flow runs <location>` lists them",
+        )),
+        (None, None) => Err(export_error(
+            "it was stored without fitted features (by an older flow), so its SQL would \
+             recompute every statistic over the data it is applied to"
+                .to_owned(),
+            "re-run the pipeline with `--force` to fit its features",
+        )),
+    }
+}
+
+/// How lookup tables appear in a feature query.
+enum LookupForm<'a> {
+    /// As `VALUES` where they are small enough ([`INLINE_ROWS`]), else by name.
+    Inline(&'a [RecordBatch]),
+    /// By name: the caller registers them.
+    Named,
+}
+
+/// The best feature set of `run` as one `SELECT` over `table`: the id column (if the
+/// dataset has one), then every feature of the set, named as the search named it, with
+/// every statistic frozen at its training value. `lookups` are the run's lookup tables
+/// ([`Results::lookups`](super::Results::lookups)); small ones are written inline.
+pub fn export_sql(
+    run: &RunManifest,
+    table: &str,
+    lookups: &[RecordBatch],
+) -> Result<String, RuntimeError> {
+    let fitted = fitted_features(run)?;
+    let carry: Vec<String> = run.id_column.iter().cloned().collect();
+    let body = feature_query(&fitted, table, &LookupForm::Inline(lookups), &carry);
     let comment = |text: &str| text.replace(['\n', '\r'], " ");
     let score = |s: Option<f64>| s.map_or("-".to_owned(), |v| format!("{v:.6}"));
-    Ok(format!(
-        "-- flow run {} of pipeline \"{}\": the best feature set\n-- {} {} (baseline {}), data {}\nSELECT\n  {}\nFROM {from}\n",
+    let mut header = format!(
+        "-- flow run {} of pipeline \"{}\": the best feature set\n-- {} {} (baseline {}), data {}\n",
         run.run_id,
         comment(&run.pipeline),
         run.metric.as_deref().unwrap_or("score"),
         score(run.best_score),
         score(run.baseline),
         comment(&run.data_location),
-        select.join(",\n  "),
+    );
+    let frozen = fitted
+        .features
+        .iter()
+        .zip(&run.best_feature_sql)
+        .any(|(fitted, searched)| fitted.sql != *searched);
+    if frozen {
+        header.push_str(
+            "-- Statistics (means, deviations, ranks, category counts, target means) are frozen at\n\
+             -- their values on the run's training rows; a category the training rows lacked gets 0\n\
+             -- for counts and sums and NULL for other statistics.\n",
+        );
+    }
+    for (i, lookup) in fitted.lookups.iter().enumerate() {
+        if inline_table(lookups.get(i), lookup).is_none() {
+            let name = lookup_name(i);
+            let file = layout::lookup(&run.run_id, &name);
+            header.push_str(&format!(
+                "-- {name} ({} rows) is read by name: register <results>/{file} under that name\n\
+                 --   (DuckDB: CREATE VIEW {name} AS SELECT * FROM '<results>/{file}';)\n",
+                lookup.rows
+            ));
+        }
+    }
+    let live: Vec<&str> = fitted
+        .features
+        .iter()
+        .filter(|f| f.live)
+        .map(|f| f.name.as_str())
+        .collect();
+    if !live.is_empty() {
+        header.push_str(&format!(
+            "-- Computed over the rows it is applied to (lags, rolling windows; give it the\n\
+             -- history they read): {}\n",
+            comment(&live.join(", "))
+        ));
+    }
+    Ok(format!("{header}{body}"))
+}
+
+/// The `SELECT` computing `fitted` over `table`: the `carry` columns of the input first,
+/// then the features, in input row order.
+fn feature_query(
+    fitted: &Fitted,
+    table: &str,
+    lookups: &LookupForm<'_>,
+    carry: &[String],
+) -> String {
+    let sources: Vec<String> = fitted
+        .lookups
+        .iter()
+        .enumerate()
+        .map(|(i, lookup)| {
+            let inline = match lookups {
+                LookupForm::Inline(tables) => inline_table(tables.get(i), lookup),
+                LookupForm::Named => None,
+            };
+            inline.map_or_else(|| quote(&lookup_name(i)), |values| format!("({values})"))
+        })
+        .collect();
+    fitted.query(table, &sources, carry)
+}
+
+/// A lookup table as a `SELECT … FROM (VALUES …)`, when it is small and of plain types.
+fn inline_table(table: Option<&RecordBatch>, lookup: &Lookup) -> Option<String> {
+    let table = table?;
+    if table.num_rows() > INLINE_ROWS || table.num_rows() != lookup.rows {
+        return None;
+    }
+    let schema = table.schema();
+    let types: Vec<&str> = schema
+        .fields()
+        .iter()
+        .map(|f| sql_type(f.data_type()))
+        .collect::<Option<_>>()?;
+    let names: Vec<String> = (1..=types.len()).map(|i| format!("c{i}")).collect();
+    let columns: Vec<String> = schema
+        .fields()
+        .iter()
+        .zip(&types)
+        .zip(&names)
+        .map(|((f, t), n)| format!("CAST({n} AS {t}) AS {}", quote(f.name())))
+        .collect();
+    let mut rows = Vec::with_capacity(table.num_rows());
+    for r in 0..table.num_rows() {
+        let values: Vec<String> = table
+            .columns()
+            .iter()
+            .map(|c| sql_value(c.as_ref(), r))
+            .collect::<Option<_>>()?;
+        rows.push(format!("({})", values.join(", ")));
+    }
+    if rows.is_empty() {
+        // VALUES needs a row: one that matches nothing (every key column NULL, and no
+        // NULL partition exists in an empty table).
+        return None;
+    }
+    Some(format!(
+        "SELECT {} FROM (VALUES {}) AS flow_values({})",
+        columns.join(", "),
+        rows.join(", "),
+        names.join(", ")
     ))
+}
+
+/// The SQL type both DataFusion and DuckDB read `t` back as, for types a lookup inlines.
+fn sql_type(t: &DataType) -> Option<&'static str> {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some("VARCHAR"),
+        DataType::Boolean => Some("BOOLEAN"),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => Some("BIGINT"),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => Some("BIGINT"),
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => Some("DOUBLE"),
+        _ => None,
+    }
+}
+
+/// Row `r` of `column` as a SQL literal (for the types [`sql_type`] accepts).
+fn sql_value(column: &dyn Array, r: usize) -> Option<String> {
+    if column.is_null(r) {
+        return Some("NULL".to_owned());
+    }
+    let text = match column.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let as_text = cast(&column.slice(r, 1), &DataType::Utf8).ok()?;
+            format!(
+                "'{}'",
+                as_text.as_string::<i32>().value(0).replace('\'', "''")
+            )
+        }
+        DataType::Boolean => if column.as_boolean().value(r) {
+            "TRUE"
+        } else {
+            "FALSE"
+        }
+        .to_owned(),
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            let as_float = cast(&column.slice(r, 1), &DataType::Float64).ok()?;
+            float_literal(as_float.as_primitive::<Float64Type>().value(0))
+        }
+        _ => {
+            let as_int = cast(&column.slice(r, 1), &DataType::Int64).ok()?;
+            let v = as_int.as_primitive::<Int64Type>().value(0);
+            if v < 0 {
+                format!("({v})")
+            } else {
+                v.to_string()
+            }
+        }
+    };
+    Some(text)
+}
+
+/// The output format of `flow apply`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApplyFormat {
+    /// One Parquet file (Arrow types kept).
+    #[default]
+    Parquet,
+    /// One CSV file with a header.
+    Csv,
+}
+
+/// What `flow apply` writes besides the features.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Input columns written before the features (the id and target columns, when the
+    /// input has them, always are).
+    pub keep: Vec<String>,
+    /// The output format.
+    pub format: ApplyFormat,
 }
 
 /// What `flow apply` wrote.
@@ -92,74 +279,47 @@ pub struct Applied {
 }
 
 /// Computes the best feature set of `run` on the data at `input` (CSV, Parquet or JSON,
-/// local or `s3://`) and writes it as one Parquet file at `output` (local or `s3://`).
+/// local or `s3://`) with its statistics frozen (`lookups` are the run's lookup tables),
+/// and writes it in input row order as one file at `output` (local or `s3://`): the id and
+/// target columns when the input has them, the `keep` columns, then the features.
 pub async fn apply(
     run: &RunManifest,
+    lookups: &[RecordBatch],
     input: &str,
     output: &str,
     base_dir: &FsPath,
+    options: &ApplyOptions,
 ) -> Result<Applied, RuntimeError> {
     const TABLE: &str = "input";
-    let sql = export_sql(run, TABLE)?;
+    let fitted = fitted_features(run)?;
     // The search's settings, so window features come out as the search computed them.
     let ctx = SessionContext::new_with_config(crate::plan::search_session_config());
+    for (i, table) in lookups.iter().enumerate() {
+        let mem = MemTable::try_new(table.schema(), vec![vec![table.clone()]])
+            .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+        ctx.register_table(lookup_name(i), Arc::new(mem))
+            .map_err(|e| RuntimeError::Internal(e.to_string()))?;
+    }
+    if lookups.len() != fitted.lookups.len() {
+        return Err(RuntimeError::Export {
+            run_id: run.run_id.clone(),
+            message: format!(
+                "the run's fit has {} lookup tables but {} were found",
+                fitted.lookups.len(),
+                lookups.len()
+            ),
+            help: "re-run the pipeline with `--force` to fit its features again".to_owned(),
+        });
+    }
     let input_url = resolve_file(&ctx, input, base_dir)?;
-    let lower = input.to_lowercase();
     let data_error = |message: String, help: &str| RuntimeError::Dataset {
         location: input.to_owned(),
         message,
         help: help.to_owned(),
     };
-    let registered = if lower.ends_with(".parquet") || lower.ends_with(".pq") {
-        let ext = if lower.ends_with(".pq") {
-            ".pq"
-        } else {
-            ".parquet"
-        };
-        ctx.register_parquet(
-            TABLE,
-            &input_url,
-            ParquetReadOptions::default().file_extension(ext),
-        )
+    register_input(&ctx, TABLE, input, &input_url)
         .await
-    } else if lower.ends_with(".json") || lower.ends_with(".ndjson") || lower.ends_with(".jsonl") {
-        let ext = lower
-            .rsplit('.')
-            .next()
-            .map(|e| format!(".{e}"))
-            .unwrap_or_default();
-        ctx.register_json(
-            TABLE,
-            &input_url,
-            JsonReadOptions::default().file_extension(&ext),
-        )
-        .await
-    } else if lower.ends_with(".csv") || lower.ends_with(".tsv") {
-        let (ext, delimiter) = if lower.ends_with(".tsv") {
-            (".tsv", b'\t')
-        } else {
-            (".csv", b',')
-        };
-        ctx.register_csv(
-            TABLE,
-            &input_url,
-            CsvReadOptions::new()
-                .file_extension(ext)
-                .delimiter(delimiter),
-        )
-        .await
-    } else {
-        return Err(data_error(
-            "flow cannot tell its format from the name".to_owned(),
-            "name the file `….csv`, `….tsv`, `….parquet` or `….json`",
-        ));
-    };
-    registered.map_err(|e| {
-        data_error(
-            e.to_string(),
-            "check the path and that the file is readable",
-        )
-    })?;
+        .map_err(|(message, help)| data_error(message, help))?;
     let schema = ctx
         .table(TABLE)
         .await
@@ -172,7 +332,40 @@ pub async fn apply(
         .schema()
         .as_arrow()
         .clone();
-    check_columns(run, &sql, &schema).map_err(|(message, help)| data_error(message, &help))?;
+    let all_sql: String = fitted
+        .features
+        .iter()
+        .map(|f| f.sql.as_str())
+        .chain(
+            fitted
+                .lookups
+                .iter()
+                .flat_map(|l| l.keys.iter().chain(&l.steps_over).map(String::as_str)),
+        )
+        .collect::<Vec<_>>()
+        .join("\n");
+    check_columns(run, &all_sql, &schema).map_err(|(message, help)| data_error(message, &help))?;
+    for column in &options.keep {
+        if schema.field_with_name(column).is_err() {
+            return Err(data_error(
+                format!("`--keep` names `{column}`, which the new data does not have"),
+                "name columns of the input file, separated by commas",
+            ));
+        }
+    }
+    // The id and the target ride along when the input has them, then what was asked for.
+    let mut carry: Vec<String> = Vec::new();
+    for column in run
+        .id_column
+        .iter()
+        .chain([&run.target])
+        .chain(&options.keep)
+    {
+        if schema.field_with_name(column).is_ok() && !carry.contains(column) {
+            carry.push(column.clone());
+        }
+    }
+    let sql = feature_query(&fitted, TABLE, &LookupForm::Named, &carry);
     let df = ctx.sql(&sql).await.map_err(|e| RuntimeError::Export {
         run_id: run.run_id.clone(),
         message: format!("the feature SQL does not plan on this data: {e}"),
@@ -185,31 +378,82 @@ pub async fn apply(
         .map(|f| f.name().clone())
         .collect();
     let output_url = resolve_output(&ctx, output, base_dir)?;
-    let written = df
-        .write_parquet(
-            &output_url,
-            DataFrameWriteOptions::new().with_single_file_output(true),
-            None,
-        )
-        .await
-        .map_err(|e| RuntimeError::Output {
-            location: output.to_owned(),
-            message: e.to_string(),
-        })?;
+    let write_options = DataFrameWriteOptions::new().with_single_file_output(true);
+    let written = match options.format {
+        ApplyFormat::Parquet => df.write_parquet(&output_url, write_options, None).await,
+        ApplyFormat::Csv => df.write_csv(&output_url, write_options, None).await,
+    }
+    .map_err(|e| RuntimeError::Output {
+        location: output.to_owned(),
+        message: e.to_string(),
+    })?;
     let rows = written
         .first()
         .and_then(|b| {
-            b.column_by_name("count").and_then(|c| {
-                c.as_any()
-                    .downcast_ref::<datafusion::arrow::array::UInt64Array>()
-                    .map(|a| a.value(0))
-            })
+            b.column_by_name("count")
+                .and_then(|c| c.as_primitive_opt::<UInt64Type>().map(|a| a.value(0)))
         })
         .unwrap_or(0);
     Ok(Applied {
         rows,
         columns,
         output: output_url,
+    })
+}
+
+/// Registers the file at `url` (named `input`) as `table`, its format told by its name.
+async fn register_input(
+    ctx: &SessionContext,
+    table: &str,
+    input: &str,
+    url: &str,
+) -> Result<(), (String, &'static str)> {
+    let lower = input.to_lowercase();
+    let registered = if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+        let ext = if lower.ends_with(".pq") {
+            ".pq"
+        } else {
+            ".parquet"
+        };
+        ctx.register_parquet(
+            table,
+            url,
+            ParquetReadOptions::default().file_extension(ext),
+        )
+        .await
+    } else if lower.ends_with(".json") || lower.ends_with(".ndjson") || lower.ends_with(".jsonl") {
+        let ext = lower
+            .rsplit('.')
+            .next()
+            .map(|e| format!(".{e}"))
+            .unwrap_or_default();
+        ctx.register_json(table, url, JsonReadOptions::default().file_extension(&ext))
+            .await
+    } else if lower.ends_with(".csv") || lower.ends_with(".tsv") {
+        let (ext, delimiter) = if lower.ends_with(".tsv") {
+            (".tsv", b'\t')
+        } else {
+            (".csv", b',')
+        };
+        ctx.register_csv(
+            table,
+            url,
+            CsvReadOptions::new()
+                .file_extension(ext)
+                .delimiter(delimiter),
+        )
+        .await
+    } else {
+        return Err((
+            "flow cannot tell its format from the name".to_owned(),
+            "name the file `….csv`, `….tsv`, `….parquet` or `….json`",
+        ));
+    };
+    registered.map_err(|e| {
+        (
+            e.to_string(),
+            "check the path and that the file is readable",
+        )
     })
 }
 

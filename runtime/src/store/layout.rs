@@ -53,6 +53,11 @@ pub fn best_features_sql(run_id: &str) -> String {
     format!("{BEST_FEATURES}/{run_id}.sql")
 }
 
+/// A lookup table of the run's fitted features (`best_features/<id>/<name>.parquet`).
+pub fn lookup(run_id: &str, name: &str) -> String {
+    format!("{BEST_FEATURES}/{run_id}/{name}.parquet")
+}
+
 /// Whether a run id is well formed (16 lowercase hex digits): ids reach paths and SQL.
 pub fn is_run_id(id: &str) -> bool {
     id.len() == 16

@@ -134,6 +134,15 @@ pub struct RunManifest {
     pub best_features: Vec<String>,
     /// The best feature set's SQL, aligned with the names.
     pub best_feature_sql: Vec<String>,
+    /// The engineered features pruning dropped from the search's best set (they did not
+    /// improve its score beyond the fold noise), in the order dropped.
+    pub pruned_features: Option<Vec<String>>,
+    /// The best feature set with its statistics frozen (JSON of
+    /// [`Fitted`](crate::features::Fitted)); its lookup tables are Parquet files beside
+    /// the run's SQL file.
+    pub fitted: Option<String>,
+    /// Why the best feature set could not be fitted, when it could not.
+    pub fit_error: Option<String>,
     /// The dataset's id column, kept beside features by `flow export` and `flow apply`.
     pub id_column: Option<String>,
     /// The columns the search read (after `drop`/`exclude`), with their Arrow types.
@@ -205,6 +214,13 @@ pub fn manifest_schema() -> SchemaRef {
             Field::new("best_node_id", DataType::UInt64, true),
             list("best_features"),
             list("best_feature_sql"),
+            Field::new(
+                "pruned_features",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                true,
+            ),
+            text("fitted", true),
+            text("fit_error", true),
             text("id_column", true),
             list("input_columns"),
             list("input_types"),

@@ -17,7 +17,9 @@ mod rows;
 mod tables;
 mod writer;
 
-pub use export::{Applied, apply, export_sql, quote};
+pub use export::{
+    Applied, ApplyFormat, ApplyOptions, INLINE_ROWS, apply, export_sql, fitted_features, quote,
+};
 pub use format::{OutputFormat, render};
 pub use identity::{CONTENT_HASH_LIMIT, RunIdentity, identify, run_id};
 pub use location::{StoreLocation, s3_store};

@@ -21,11 +21,13 @@ use object_store::ObjectMeta;
 use object_store::path::Path;
 
 use super::hidden::HidingStore;
+use super::io::get_parquet;
 use super::layout::{self, PARTITION, TABLES};
 use super::location::StoreLocation;
 use super::manifest::{RunManifest, RunStatus, manifest_schema};
 use super::tables::{feature_schema, metric_schema, node_schema};
 use crate::error::RuntimeError;
+use crate::features::{Fitted, lookup_name};
 use crate::operator::log::evaluation_schema;
 
 /// A file in a results location that is not part of any table.
@@ -234,6 +236,39 @@ impl Results {
         Ok(runs)
     }
 
+    /// The lookup tables of `run`'s fitted features, in order (none for a run without a
+    /// fit).
+    pub async fn lookups(&self, run: &RunManifest) -> Result<Vec<RecordBatch>, RuntimeError> {
+        let count = run
+            .fitted
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<Fitted>(json).ok())
+            .map_or(0, |f| f.lookups.len());
+        let mut tables = Vec::with_capacity(count);
+        for i in 0..count {
+            let relative = layout::lookup(&run.run_id, &lookup_name(i));
+            let path = self.location.path(&relative);
+            let missing = |message: String| RuntimeError::Export {
+                run_id: run.run_id.clone(),
+                message,
+                help: "re-run the pipeline with `--force` to fit its features again".to_owned(),
+            };
+            let batches = get_parquet(&self.location.store, &path)
+                .await
+                .map_err(missing)?
+                .ok_or_else(|| missing(format!("its lookup table {relative} is missing")))?;
+            let schema = batches.first().map_or_else(
+                || Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+                RecordBatch::schema,
+            );
+            tables.push(
+                datafusion::arrow::compute::concat_batches(&schema, &batches)
+                    .map_err(|e| missing(e.to_string()))?,
+            );
+        }
+        Ok(tables)
+    }
+
     /// The run `id` (a unique prefix will do), or the latest completed run.
     pub async fn run(&self, id: Option<&str>) -> Result<RunManifest, RuntimeError> {
         let runs = self.runs().await?;
@@ -304,6 +339,14 @@ async fn check_object(
     match parts.as_slice() {
         [first, ..] if *first == layout::STAGING => None,
         [dir, name] if *dir == layout::BEST_FEATURES && name.ends_with(".sql") => None,
+        [dir, id, name]
+            if *dir == layout::BEST_FEATURES
+                && layout::is_run_id(id)
+                && name.starts_with("flow_lookup_")
+                && name.ends_with(".parquet") =>
+        {
+            None
+        }
         [table, partition, name] if TABLES.contains(table) => {
             let Some(id) = partition.strip_prefix(&format!("{PARTITION}=")) else {
                 return Some(format!(

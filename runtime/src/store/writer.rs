@@ -18,6 +18,7 @@ use super::location::StoreLocation;
 use super::manifest::{RunManifest, RunStatus, now_micros};
 use super::rows::batch_from_rows;
 use super::tables::{self, MetricRow};
+use crate::features::lookup_name;
 use crate::operator::log::EvaluationRow;
 
 /// Writes the files of one run.
@@ -237,8 +238,17 @@ impl RunWriter {
 
     /// Writes the best feature set's SQL (when it has one) and commits the run: moves a
     /// forced re-run's files into place, then writes the `completed` manifest last.
-    pub async fn commit(mut self, best_sql: Option<&str>) -> Result<RunManifest, String> {
+    pub async fn commit(
+        mut self,
+        best_sql: Option<&str>,
+        lookups: &[RecordBatch],
+    ) -> Result<RunManifest, String> {
         let run_id = self.manifest.run_id.clone();
+        // The lookup tables first: the SQL file and the manifest refer to them.
+        for (i, table) in lookups.iter().enumerate() {
+            let path = self.path(&layout::lookup(&run_id, &lookup_name(i)));
+            put_parquet(&self.location.store, &path, std::slice::from_ref(table)).await?;
+        }
         if let Some(sql) = best_sql {
             let path = self.path(&layout::best_features_sql(&run_id));
             self.location
@@ -277,6 +287,9 @@ impl RunWriter {
             self.delete_under(&layout::partition_dir(table, &run_id))
                 .await?;
         }
+        // The earlier run's lookup tables (the SQL file is replaced by the staged one).
+        self.delete_under(&format!("{}/{run_id}", layout::BEST_FEATURES))
+            .await?;
         let staged_prefix = self.location.path(staging);
         let staged: Vec<Path> = self
             .location

@@ -300,6 +300,14 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
     } else {
         let _ = writeln!(out, "{}", best_set_table(s, base, width));
     }
+    let pruned = s.manifest.pruned_features.as_deref().unwrap_or_default();
+    if !pruned.is_empty() {
+        let _ = writeln!(
+            out,
+            "pruned from the best set (the set scores within its fold noise without them): {}",
+            pruned.join(", ")
+        );
+    }
     if !s.skipped_columns.is_empty() {
         let _ = writeln!(
             out,
@@ -348,6 +356,7 @@ pub fn json(s: &RunSummary) -> serde_json::Value {
         "cache_hit_rate": (scored > 0).then(|| cache_hits as f64 / scored as f64),
         "best_features": s.best.feature_names,
         "best_feature_sql": s.best.feature_sql,
+        "pruned_features": s.manifest.pruned_features.as_deref().unwrap_or_default(),
         "top_features": top,
         "results": s.location,
         "skipped_columns": s.skipped_columns.iter().map(|(name, _)| name).collect::<Vec<_>>(),
