@@ -12,7 +12,7 @@ use std::fmt::Write;
 use sha2::{Digest, Sha256};
 
 use crate::dataset::{DatasetSpec, SampleSize};
-use crate::evaluator::{CvScheme, EvaluatorSpec, HyperValue};
+use crate::evaluator::{ConfirmSpec, CvScheme, EvaluatorSpec, HyperValue};
 use crate::operation::OperationSpec;
 use crate::resolve::ResolvedPipeline;
 use crate::search::SearchSpec;
@@ -156,7 +156,20 @@ fn evaluator(out: &mut String, e: &EvaluatorSpec, seed: u64) {
         }
         CvScheme::Holdout { fraction } => format!("holdout fraction={fraction:?}"),
     };
-    let _ = writeln!(out, " cv={scheme} cv-seed={}", e.cv.seed.unwrap_or(seed));
+    let _ = write!(out, " cv={scheme} cv-seed={}", e.cv.seed.unwrap_or(seed));
+    // Written only when on, so pipelines without confirmation keep their spec hash.
+    if let ConfirmSpec::Holdout {
+        fraction,
+        seed: own,
+    } = e.confirm
+    {
+        let _ = write!(
+            out,
+            " confirm={fraction:?} confirm-seed={}",
+            own.unwrap_or(seed)
+        );
+    }
+    out.push('\n');
 }
 
 fn search(out: &mut String, s: &SearchSpec) {

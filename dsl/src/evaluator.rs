@@ -1,5 +1,5 @@
-//! The `evaluator` block: the model that scores feature sets, its metric and its
-//! cross-validation scheme.
+//! The `evaluator` block: the model that scores feature sets, its metric, its
+//! cross-validation scheme and the rows held out to confirm the best set on.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use crate::dataset::Task;
 use crate::diagnostic::{ErrorKind, did_you_mean_help};
 use crate::reader::Reader;
 use crate::source::Spanned;
-use crate::tree::Node;
+use crate::tree::{Node, Scalar};
 
 /// A model family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -268,6 +268,20 @@ pub struct CvSpec {
     pub seed: Option<u64>,
 }
 
+/// Rows held out of the search to confirm its best set on (the `confirm` node).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ConfirmSpec {
+    /// No confirmation: the run reports cross-validated scores only.
+    Off,
+    /// Hold out `fraction` of the rows.
+    Holdout {
+        /// Share of the rows held out, in (0, 0.5].
+        fraction: f64,
+        /// The seed of the draw; the search seed when absent.
+        seed: Option<u64>,
+    },
+}
+
 /// The `evaluator` block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluatorSpec {
@@ -277,7 +291,12 @@ pub struct EvaluatorSpec {
     pub metric: Option<Spanned<Metric>>,
     /// Cross-validation.
     pub cv: CvSpec,
+    /// The confirmation holdout.
+    pub confirm: ConfirmSpec,
 }
+
+/// The default confirmation: none (a pipeline turns it on with `confirm 0.2`).
+pub const DEFAULT_CONFIRM: ConfirmSpec = ConfirmSpec::Off;
 
 /// The default CV: 5-fold.
 pub const DEFAULT_CV: CvSpec = CvSpec {
@@ -289,7 +308,7 @@ pub const DEFAULT_CV: CvSpec = CvSpec {
 pub fn lower_evaluator(r: &mut Reader<'_>, node: &Node) -> Option<EvaluatorSpec> {
     r.allow_props(node, &[]);
     r.no_args(node, "evaluator { … }");
-    r.allow_children(node, &["model", "metric", "cv"]);
+    r.allow_children(node, &["model", "metric", "cv", "confirm"]);
     let model = r
         .required_child(node, "model", "model \"random-forest\" trees=100")
         .and_then(|n| lower_model(r, n));
@@ -299,6 +318,9 @@ pub fn lower_evaluator(r: &mut Reader<'_>, node: &Node) -> Option<EvaluatorSpec>
     let cv = r
         .unique_child(node, "cv")
         .map_or(Some(DEFAULT_CV), |n| lower_cv(r, n));
+    let confirm = r
+        .unique_child(node, "confirm")
+        .map_or(Some(DEFAULT_CONFIRM), |n| lower_confirm(r, n));
     let model = model?;
     if let Some(metric) = &metric
         && !model.kind.value.tasks().contains(&metric.value.task())
@@ -334,7 +356,52 @@ pub fn lower_evaluator(r: &mut Reader<'_>, node: &Node) -> Option<EvaluatorSpec>
             "use `cv \"k-fold\"` for regression",
         );
     }
-    Some(EvaluatorSpec { model, metric, cv })
+    Some(EvaluatorSpec {
+        model,
+        metric,
+        cv,
+        confirm: confirm?,
+    })
+}
+
+/// Reads `confirm 0.2 seed=7` or `confirm #false`.
+fn lower_confirm(r: &mut Reader<'_>, node: &Node) -> Option<ConfirmSpec> {
+    r.allow_props(node, &["seed"]);
+    r.allow_children(node, &[]);
+    const EXAMPLE: &str = "confirm 0.2";
+    let v = r.single_arg(node, EXAMPLE)?;
+    if let Scalar::Bool(on) = v.scalar {
+        if on {
+            r.error(
+                ErrorKind::InvalidValue,
+                v.loc,
+                "`confirm` takes the share of rows to hold out, or `#false`",
+                "not a share of rows",
+                "write `confirm 0.2` to hold out a fifth of the rows",
+            );
+            return None;
+        }
+        if let Some(p) = node.prop("seed") {
+            r.error(
+                ErrorKind::Incompatible,
+                p.key.loc,
+                "`seed` does not apply when `confirm` is off",
+                "not used",
+                "remove `seed`",
+            );
+        }
+        return Some(ConfirmSpec::Off);
+    }
+    let fraction = r.float_in(v, |f| f > 0.0 && f <= 0.5, "in (0, 0.5]", EXAMPLE)?;
+    let seed = r
+        .prop(node, "seed", |r, v| {
+            r.integer(v, 0, i128::from(u64::MAX), "seed=42")
+        })
+        .map(|s| u64::try_from(s.value).expect("range checked"));
+    Some(ConfirmSpec::Holdout {
+        fraction: fraction.value,
+        seed,
+    })
 }
 
 fn lower_model(r: &mut Reader<'_>, node: &Node) -> Option<ModelSpec> {

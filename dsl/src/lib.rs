@@ -35,7 +35,9 @@ pub use dataset::{
     CsvOptions, DataFormat, DataLocation, DatasetSpec, SampleSize, SampleSpec, Task,
 };
 pub use diagnostic::{Diagnostics, ErrorKind, SpecDiagnostic};
-pub use evaluator::{CvScheme, CvSpec, EvaluatorSpec, HyperValue, Metric, ModelKind, ModelSpec};
+pub use evaluator::{
+    ConfirmSpec, CvScheme, CvSpec, EvaluatorSpec, HyperValue, Metric, ModelKind, ModelSpec,
+};
 pub use literal::{parse_duration, parse_size};
 pub use module::{ModuleSpec, parse_module};
 pub use operation::{InputSpec, OperationSpec, ParamSpec, ParamType, ParamValue, ValueType};

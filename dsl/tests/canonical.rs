@@ -87,6 +87,7 @@ fn every_setting_that_changes_the_search_changes_the_hash() {
         "evaluator.model.trees=11",
         "evaluator.cv.folds=4",
         "evaluator.metric=rmse",
+        "evaluator.confirm=0.2",
     ] {
         assert_ne!(
             base,
@@ -94,6 +95,23 @@ fn every_setting_that_changes_the_search_changes_the_hash() {
             "{change} did not change the hash"
         );
     }
+}
+
+#[test]
+fn confirmation_off_is_the_default_and_its_share_and_seed_count() {
+    let base = hash(BASE, &[]);
+    assert_eq!(base, hash(BASE, &["evaluator.confirm=#false"]));
+    let on = hash(BASE, &["evaluator.confirm=0.2"]);
+    assert_ne!(on, hash(BASE, &["evaluator.confirm=0.25"]));
+    // The draw's seed defaults to the search seed.
+    assert_eq!(
+        on,
+        hash(BASE, &["evaluator.confirm=0.2", "evaluator.confirm.seed=1"])
+    );
+    assert_ne!(
+        on,
+        hash(BASE, &["evaluator.confirm=0.2", "evaluator.confirm.seed=2"])
+    );
 }
 
 #[test]

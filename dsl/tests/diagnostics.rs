@@ -209,6 +209,16 @@ fn folds_below_two() {
 }
 
 #[test]
+fn confirmation_share_above_a_half() {
+    check("confirm_out_of_range", ErrorKind::OutOfRange, "0.8");
+}
+
+#[test]
+fn confirmation_turned_on_without_a_share() {
+    check("confirm_without_share", ErrorKind::InvalidValue, "#true");
+}
+
+#[test]
 fn negative_exploration() {
     check("exploration_out_of_range", ErrorKind::OutOfRange, "-0.5");
 }

@@ -177,7 +177,18 @@ pub async fn compile(
         .iter()
         .map(|c| c.value.as_str())
         .chain(dataset.id.as_ref().map(|c| c.value.as_str()))
-        .chain(spec.space.exclude.iter().map(|c| c.value.as_str()))
+        // An excluded time or group column is no base feature but still orders and
+        // partitions features (and picks the latest rows to hold out).
+        .chain(
+            spec.space
+                .exclude
+                .iter()
+                .map(|c| c.value.as_str())
+                .filter(|c| {
+                    dataset.time.as_ref().is_none_or(|t| t.value != *c)
+                        && dataset.group.as_ref().is_none_or(|g| g.value != *c)
+                }),
+        )
         .chain(skipped_columns.iter().map(|(name, _)| name.as_str()))
         .collect();
     let columns: Vec<String> = df

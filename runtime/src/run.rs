@@ -12,8 +12,8 @@ use futures::StreamExt;
 use crate::error::RuntimeError;
 use crate::inspect::dataset_url;
 use crate::load::LoadedPipeline;
-use crate::operator::FinalSet;
 use crate::operator::log::{EvaluationRow, metric_from_name, metric_name, rows_from_batch};
+use crate::operator::{Confirmation, FinalSet};
 use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
 use crate::resume;
 use crate::search::settled;
@@ -222,7 +222,12 @@ fn settle_best(
     final_set: Option<FinalSet>,
 ) -> Result<(EvaluationRow, Vec<RecordBatch>), RuntimeError> {
     m.best_node_id = Some(searched.node_id);
-    let Some(FinalSet { lean, fit }) = final_set else {
+    let Some(FinalSet {
+        lean,
+        fit,
+        confirmation,
+    }) = final_set
+    else {
         m.best_features.clone_from(&searched.feature_names);
         m.best_feature_sql.clone_from(&searched.feature_sql);
         m.fit_error = Some("the search ended without settling its best set".to_owned());
@@ -253,6 +258,20 @@ fn settle_best(
     m.uplift = m
         .baseline
         .map(|base| crate::search::reward(mean, base, m.higher_is_better));
+    match confirmation {
+        Confirmation::Off => {}
+        Confirmation::NotScored(why) => m.confirm_note = Some(why),
+        Confirmation::Scored {
+            rows,
+            baseline,
+            best,
+        } => {
+            m.confirm_rows = Some(rows);
+            m.confirm_baseline = Some(baseline);
+            m.confirm_best = Some(best);
+            m.confirm_uplift = Some(crate::search::reward(best, baseline, m.higher_is_better));
+        }
+    }
     let lookups = match fit {
         Ok(fit) => {
             m.fitted = Some(serde_json::to_string(&fit.fitted).map_err(search_error)?);
@@ -572,6 +591,11 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
         pruned_features: None,
         fitted: None,
         fit_error: None,
+        confirm_rows: None,
+        confirm_baseline: None,
+        confirm_best: None,
+        confirm_uplift: None,
+        confirm_note: None,
         id_column: spec.dataset.id.as_ref().map(|c| c.value.clone()),
         input_columns: compiled
             .input_columns

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::charts::{Chart, Charts};
 use super::data::{ReportData, TOP_FEATURES};
 use super::spec::{self, duration_words};
+use flow_runtime::store::RunManifest;
 
 /// The sections of the page: `id`, heading.
 pub const SECTIONS: [(&str, &str); 7] = [
@@ -171,6 +172,41 @@ fn figure(out: &mut String, name: &str, chart: Option<&Chart>, caption: &str, em
     }
 }
 
+/// The card of the uplift on the held-out rows, when they were scored.
+fn held_out_card(run: &RunManifest) -> String {
+    let Some(uplift) = run.confirm_uplift.filter(|u| u.is_finite()) else {
+        return String::new();
+    };
+    let class = if uplift > 0.0 {
+        "good"
+    } else if uplift < 0.0 {
+        "bad"
+    } else {
+        ""
+    };
+    format!(
+        "<div class=\"card\"><div class=\"label\">uplift on held-out rows</div>\
+         <div class=\"value {class}\">{:+.2}%</div></div>",
+        uplift * 100.0
+    )
+}
+
+/// What the held-out rows say: their scores, why there are none, or that the pipeline
+/// holds none out.
+fn held_out_fact(run: &RunManifest) -> String {
+    match (run.confirm_rows, &run.confirm_note) {
+        (Some(rows), _) => format!(
+            "{rows} rows the search never saw: baseline {} → best {}",
+            score(run.confirm_baseline),
+            score(run.confirm_best)
+        ),
+        (None, Some(why)) => format!("not scored: {}", escape(why)),
+        (None, None) => "none (the scores above are cross-validated on the rows searched; add \
+             <code>confirm 0.2</code> to the evaluator to hold rows out)"
+            .to_owned(),
+    }
+}
+
 fn summary(out: &mut String, data: &ReportData) {
     let run = &data.run;
     open_section(out, "summary");
@@ -187,11 +223,13 @@ fn summary(out: &mut String, data: &ReportData) {
          <div class=\"card\"><div class=\"label\">baseline {metric}</div><div class=\"value\">{}</div></div>\
          <div class=\"card\"><div class=\"label\">best {metric}</div><div class=\"value\">{}</div></div>\
          <div class=\"card\"><div class=\"label\">uplift over the baseline</div><div class=\"value {class}\">{}</div></div>\
+         {}\
          <div class=\"card\"><div class=\"label\">evaluations</div><div class=\"value\">{}</div></div>\
          </div>",
         score(run.baseline),
         score(run.best_score),
         uplift.map_or_else(|| "–".to_owned(), |u| format!("{:+.2}%", u * 100.0)),
+        held_out_card(run),
         run.evaluations,
         metric = escape(metric),
     );
@@ -251,6 +289,7 @@ fn summary(out: &mut String, data: &ReportData) {
             "baseline → best",
             format!("{} → {}", score(run.baseline), score(run.best_score)),
         ),
+        ("held-out rows", held_out_fact(run)),
         ("seed", run.seed.to_string()),
         (
             "spec hash",

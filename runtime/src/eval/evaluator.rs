@@ -195,6 +195,31 @@ impl Evaluator {
         Ok((scores, average(&importances, x.ncols())))
     }
 
+    /// Fits the model on `train` (rows aligned with the target, as in cross-validation)
+    /// and scores its predictions for `test` against `test_target`: how a feature set
+    /// does on rows the search never saw.
+    pub fn score_held_out(
+        &self,
+        train: ArrayView2<f64>,
+        test: ArrayView2<f64>,
+        test_target: &Target,
+    ) -> Result<f64, EvalError> {
+        self.check_features(train)?;
+        if test.ncols() != train.ncols() || test.nrows() != test_target.len() {
+            return Err(EvalError::Invalid(format!(
+                "the held-out rows have {}x{} features for {} targets, the training rows {} \
+                 columns",
+                test.nrows(),
+                test.ncols(),
+                test_target.len(),
+                train.ncols()
+            )));
+        }
+        let fitted = self.model.fit(train, &self.target)?;
+        let prediction = fitted.predict(test)?;
+        self.score_prediction(&prediction, test_target)
+    }
+
     fn run_folds(
         &self,
         x: ArrayView2<f64>,
@@ -396,6 +421,7 @@ mod tests {
             model: spec(kind, hyper),
             metric: metric.map(|m| Spanned::new(m, loc)),
             cv: CvSpec { scheme, seed: None },
+            confirm: flow_dsl::ConfirmSpec::Off,
         }
     }
 

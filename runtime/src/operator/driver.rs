@@ -21,14 +21,15 @@ use ndarray::{Array2, ShapeBuilder};
 use rayon::prelude::*;
 use tokio::sync::mpsc::Sender;
 
+use super::confirm::{Confirmed, HeldOut, confirm};
 use super::halving::{Rungs, rank, sampled_score};
-use super::job::{FinalSet, LeanSet, SearchJob};
+use super::job::{Confirmation, FinalSet, LeanSet, SearchJob};
 use super::log::{EvaluationRow, metric_name, rows_to_batch};
 use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
 use crate::eval::Evaluator;
 use crate::features::{
-    ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, LIMIT_SHARE, ModelColumn,
-    ROW_ID, RenderContext, TARGET_VALUE, model_column_of_parts, render,
+    ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, FittedSet, LIMIT_SHARE,
+    ModelColumn, ROW_ID, RenderContext, TARGET_VALUE, model_column_of_parts, render,
 };
 use crate::search::{
     ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward,
@@ -111,7 +112,7 @@ pub async fn run_search(
         cache,
         context.memory_pool(),
     )?;
-    search.run(&table, &tx, started).await
+    search.run(&table, &tx, started, &prepared.held_out).await
 }
 
 /// Collects the input, keeping only the rows the search uses (a target, and in the sample
@@ -305,6 +306,7 @@ impl<'j> Search<'j> {
         table: &FeatureTable,
         tx: &Sender<Result<RecordBatch>>,
         started: Instant,
+        held_out: &HeldOut,
     ) -> Result<()> {
         let root = self.pending(0);
         let rows = self.score(vec![root]).await?;
@@ -381,8 +383,41 @@ impl<'j> Search<'j> {
             .zip(lean.sqls.iter().cloned())
             .collect();
         let fit = table.fit(&features).await;
-        self.job.final_set.put(FinalSet { lean, fit });
+        let confirmation = self.confirm(held_out, &fit).await;
+        self.job.final_set.put(FinalSet {
+            lean,
+            fit,
+            confirmation,
+        });
         Ok(())
+    }
+
+    /// The fitted best set and the base columns scored on the held-out rows.
+    async fn confirm(
+        &self,
+        held_out: &HeldOut,
+        fit: &std::result::Result<FittedSet, String>,
+    ) -> Confirmation {
+        let rows = match held_out {
+            HeldOut::Off => return Confirmation::Off,
+            HeldOut::Skipped(why) => return Confirmation::NotScored(why.clone()),
+            HeldOut::Rows(rows) => rows,
+        };
+        let set = match fit {
+            Ok(set) => set,
+            Err(why) => {
+                return Confirmation::NotScored(format!("the best set has no fit: {why}"));
+            }
+        };
+        let usable: Vec<bool> = self.base.iter().map(|b| b.model.is_ok()).collect();
+        match confirm(rows, &self.evaluator, &usable, set).await {
+            Ok(Confirmed { baseline, best }) => Confirmation::Scored {
+                rows: rows.rows.num_rows() as u64,
+                baseline,
+                best,
+            },
+            Err(why) => Confirmation::NotScored(why),
+        }
     }
 
     /// The best feature set without the engineered features it does not need: repeatedly
@@ -1233,7 +1268,7 @@ fn uses(op: &ResolvedOperation, name: &str) -> bool {
 }
 
 /// The column-major matrix of model columns (each column one copy).
-fn assemble(columns: &[ModelColumn]) -> std::result::Result<Array2<f64>, String> {
+pub(super) fn assemble(columns: &[ModelColumn]) -> std::result::Result<Array2<f64>, String> {
     let rows = columns.first().map_or(0, |c| c.len());
     let mut x = Array2::<f64>::zeros((rows, columns.len()).f());
     for (j, column) in columns.iter().enumerate() {

@@ -156,6 +156,7 @@ mod tests {
                 scheme: CvScheme::KFold { folds: 3 },
                 seed: None,
             },
+            confirm: flow_dsl::ConfirmSpec::Off,
         };
         let y = Target::Regression(Array1::from_iter((0..900).map(f64::from)));
         let evaluator = Evaluator::new(&spec, y, 1).expect("valid");

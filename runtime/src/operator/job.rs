@@ -65,14 +65,35 @@ pub struct LeanSet {
     pub pruned: Vec<String>,
 }
 
-/// What a finished search leaves for the run: the pruned best set and its fit for new
-/// data (or why it could not be fitted).
+/// What a finished search leaves for the run: the pruned best set, its fit for new
+/// data (or why it could not be fitted) and its score on the held-out rows.
 #[derive(Debug, Clone)]
 pub struct FinalSet {
     /// The pruned best set.
     pub lean: LeanSet,
     /// Its statistics frozen for new data.
     pub fit: Result<FittedSet, String>,
+    /// Its score on the rows held out of the search.
+    pub confirmation: Confirmation,
+}
+
+/// The best set and the base columns scored on rows the search never saw (the
+/// `evaluator`'s `confirm` holdout).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirmation {
+    /// The pipeline holds no rows out.
+    Off,
+    /// Rows were to be held out, but nothing was scored on them: why.
+    NotScored(String),
+    /// A model fitted on the search's rows, scored on the held-out ones.
+    Scored {
+        /// Held-out rows.
+        rows: u64,
+        /// The base columns' score.
+        baseline: f64,
+        /// The best set's score.
+        best: f64,
+    },
 }
 
 impl FinalSlot {

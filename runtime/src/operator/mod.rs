@@ -3,6 +3,7 @@
 //! operator ([`FeatureSearchExec`]), which loads its input and streams the evaluation log
 //! ([`log`]) while the search ([`driver`]) runs.
 
+mod confirm;
 pub mod driver;
 mod exec;
 mod halving;
@@ -13,7 +14,7 @@ mod planner;
 mod prepare;
 
 pub use exec::FeatureSearchExec;
-pub use job::{FinalSet, FinalSlot, LeanSet, SearchJob};
+pub use job::{Confirmation, FinalSet, FinalSlot, LeanSet, SearchJob};
 pub use node::FeatureSearchNode;
 pub use planner::{FeatureSearchPlanner, FlowQueryPlanner};
 

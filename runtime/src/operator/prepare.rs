@@ -1,6 +1,6 @@
 //! Getting the loaded dataset ready for the search: rows without a target dropped, the
-//! seeded sample taken, the row id added, the task settled, the target encoded and the
-//! base feature set built.
+//! seeded sample taken, the task settled, the target encoded, the confirmation rows held
+//! out, the row id added and the base feature set built.
 
 use std::sync::Arc;
 
@@ -10,11 +10,12 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::{cast, filter_record_batch, is_not_null, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
 use datafusion::error::{DataFusionError, Result};
-use flow_dsl::{SampleSize, Task, ValueType};
+use flow_dsl::{ConfirmSpec, SampleSize, Task, ValueType};
 use ndarray::Array1;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::confirm::{self, HeldOut};
 use super::job::SearchJob;
 use crate::eval::{Fold, Target};
 use crate::features::{
@@ -40,6 +41,8 @@ pub struct Prepared {
     pub target: Target,
     /// The base feature set, in column order.
     pub base: Vec<BaseColumn>,
+    /// The rows held out of the search to confirm its best set on.
+    pub held_out: HeldOut,
 }
 
 fn error(message: String) -> DataFusionError {
@@ -161,8 +164,7 @@ pub fn prepare(job: &SearchJob, loaded: Loaded) -> Result<Prepared> {
             }
         )));
     }
-    let table = with_row_id(&data)?;
-    let target_array = table
+    let target_array = data
         .column_by_name(target_name)
         .expect("the target column survives filtering");
     let task = match &job.dataset.task {
@@ -170,6 +172,8 @@ pub fn prepare(job: &SearchJob, loaded: Loaded) -> Result<Prepared> {
         None => infer_task(target_array.as_ref()),
     };
     let target = encode_target(target_array, task, &format!("`{target_name}` of {source}"))?;
+    let (data, target, held_out) = hold_out(job, data, target)?;
+    let table = with_row_id(&data)?;
     let base = base_columns(job, &table);
     if base.iter().all(|c| c.model.is_err()) {
         let reasons: Vec<String> = base
@@ -194,7 +198,37 @@ pub fn prepare(job: &SearchJob, loaded: Loaded) -> Result<Prepared> {
         table,
         target,
         base,
+        held_out,
     })
+}
+
+/// Takes the `confirm` holdout out of `data` (rows aligned with `target`): the search's
+/// rows, their target, and the held-out rows (or why there are none).
+fn hold_out(
+    job: &SearchJob,
+    data: RecordBatch,
+    target: Target,
+) -> Result<(RecordBatch, Target, HeldOut)> {
+    let ConfirmSpec::Holdout { fraction, seed } = job.evaluator.confirm else {
+        return Ok((data, target, HeldOut::Off));
+    };
+    let rows = data.num_rows();
+    if rows < confirm::MIN_ROWS {
+        let why = format!(
+            "{rows} rows are too few to hold {fraction} of them out and still search (it \
+             takes {} or more); the scores are cross-validated only",
+            confirm::MIN_ROWS
+        );
+        return Ok((data, target, HeldOut::Skipped(why)));
+    }
+    let time = job
+        .dataset
+        .time
+        .as_ref()
+        .and_then(|t| data.column_by_name(&t.value));
+    let held = confirm::held_out_rows(fraction, seed.unwrap_or(job.search.seed), &target, time)?;
+    let (search, search_target, rows) = confirm::split(&data, &target, &held)?;
+    Ok((search, search_target, HeldOut::Rows(rows)))
 }
 
 fn sample(job: &SearchJob, data: RecordBatch) -> Result<RecordBatch> {

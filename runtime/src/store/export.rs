@@ -87,7 +87,8 @@ pub fn export_sql(
     let comment = |text: &str| text.replace(['\n', '\r'], " ");
     let score = |s: Option<f64>| s.map_or("-".to_owned(), |v| format!("{v:.6}"));
     let mut header = format!(
-        "-- flow run {} of pipeline \"{}\": the best feature set\n-- {} {} (baseline {}), data {}\n",
+        "-- flow run {} of pipeline \"{}\": the best feature set\n-- {} {} (baseline {}) \
+         cross-validated on the rows searched, data {}\n",
         run.run_id,
         comment(&run.pipeline),
         run.metric.as_deref().unwrap_or("score"),
@@ -95,6 +96,14 @@ pub fn export_sql(
         score(run.baseline),
         comment(&run.data_location),
     );
+    if let (Some(rows), Some(_)) = (run.confirm_rows, run.confirm_best) {
+        header.push_str(&format!(
+            "-- {} {} (baseline {}) on {rows} held-out rows the search never saw\n",
+            run.metric.as_deref().unwrap_or("score"),
+            score(run.confirm_best),
+            score(run.confirm_baseline),
+        ));
+    }
     let frozen = fitted
         .features
         .iter()

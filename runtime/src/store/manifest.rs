@@ -143,6 +143,17 @@ pub struct RunManifest {
     pub fitted: Option<String>,
     /// Why the best feature set could not be fitted, when it could not.
     pub fit_error: Option<String>,
+    /// Rows held out of the search to confirm the best set on (when scored).
+    pub confirm_rows: Option<u64>,
+    /// The base columns' score on the held-out rows.
+    pub confirm_baseline: Option<f64>,
+    /// The best set's score on the held-out rows.
+    pub confirm_best: Option<f64>,
+    /// The best set's relative improvement over the base columns on the held-out rows
+    /// (positive is better).
+    pub confirm_uplift: Option<f64>,
+    /// Why the held-out rows gave no score, when the pipeline asked for them.
+    pub confirm_note: Option<String>,
     /// The dataset's id column, kept beside features by `flow export` and `flow apply`.
     pub id_column: Option<String>,
     /// The columns the search read (after `drop`/`exclude`), with their Arrow types.
@@ -221,6 +232,11 @@ pub fn manifest_schema() -> SchemaRef {
             ),
             text("fitted", true),
             text("fit_error", true),
+            Field::new("confirm_rows", DataType::UInt64, true),
+            score("confirm_baseline"),
+            score("confirm_best"),
+            score("confirm_uplift"),
+            text("confirm_note", true),
             text("id_column", true),
             list("input_columns"),
             list("input_types"),

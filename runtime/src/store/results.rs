@@ -207,7 +207,8 @@ impl Results {
                  round(r.duration_ms / 1000.0, 1) AS seconds, \
                  r.evaluations, r.iterations AS budget, r.metric, \
                  round(r.baseline, 4) AS baseline, round(r.best_score, 4) AS best, \
-                 round(r.uplift * 100.0, 2) AS \"uplift %\" \
+                 round(r.uplift * 100.0, 2) AS \"uplift %\", \
+                 round(r.confirm_uplift * 100.0, 2) AS \"held-out uplift %\" \
                  FROM runs r JOIN flow_effective_status s USING (run_id) \
                  ORDER BY r.created_at, r.run_id",
             )

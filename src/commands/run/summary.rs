@@ -283,6 +283,23 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
         palette.strong(&format!("{:.4}", s.best.mean.unwrap_or(s.baseline))),
         palette.change(uplift, &format::change(uplift)),
     );
+    let m = &s.manifest;
+    if let (Some(rows), Some(baseline), Some(best), Some(uplift)) = (
+        m.confirm_rows,
+        m.confirm_baseline,
+        m.confirm_best,
+        m.confirm_uplift,
+    ) {
+        let _ = writeln!(
+            out,
+            "{} on {rows} held-out rows the search never saw: baseline {baseline:.4} → best {} ({})",
+            s.best.metric,
+            palette.strong(&format!("{best:.4}")),
+            palette.change(uplift, &format::change(uplift)),
+        );
+    } else if let Some(why) = &m.confirm_note {
+        let _ = writeln!(out, "held-out rows not scored: {why}");
+    }
     let top: Vec<TopFeature> = top_features(s).into_iter().take(TOP_FEATURES).collect();
     if !top.is_empty() {
         let _ = writeln!(
@@ -357,12 +374,29 @@ pub fn json(s: &RunSummary) -> serde_json::Value {
         "best_features": s.best.feature_names,
         "best_feature_sql": s.best.feature_sql,
         "pruned_features": s.manifest.pruned_features.as_deref().unwrap_or_default(),
+        "held_out": held_out_json(&s.manifest),
         "top_features": top,
         "results": s.location,
         "skipped_columns": s.skipped_columns.iter().map(|(name, _)| name).collect::<Vec<_>>(),
         "elapsed_s": s.elapsed.as_secs_f64(),
         "next": next_commands(s),
     })
+}
+
+/// The held-out scores as JSON: `null` without a holdout, the reason when none was scored.
+fn held_out_json(m: &flow_runtime::store::RunManifest) -> serde_json::Value {
+    match (m.confirm_rows, m.confirm_baseline, m.confirm_best) {
+        (Some(rows), Some(baseline), Some(best)) => serde_json::json!({
+            "rows": rows,
+            "baseline": baseline,
+            "best": best,
+            "uplift": m.confirm_uplift,
+        }),
+        _ => m.confirm_note.as_ref().map_or(
+            serde_json::Value::Null,
+            |why| serde_json::json!({ "not_scored": why }),
+        ),
+    }
 }
 
 #[cfg(test)]

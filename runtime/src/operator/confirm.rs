@@ -1,0 +1,290 @@
+//! The confirmation holdout: rows drawn before the search and kept from it, on which the
+//! pruned best set and the base columns are scored once the search ends.
+//!
+//! The search's own score is the best of hundreds of cross-validated scores, each with
+//! its noise, so it is optimistic; a score on rows that took no part in choosing is not.
+//! The held-out rows are the latest when the dataset has a `time` column (the future
+//! the features are for), else a seeded draw, per class for classification.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
+use datafusion::arrow::compute::{
+    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
+};
+use datafusion::datasource::MemTable;
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+use ndarray::Axis;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::driver::assemble;
+use crate::eval::{Evaluator, Target};
+use crate::features::{FittedSet, ModelColumn, lookup_name, model_column_of_parts, quote_ident};
+
+/// The fewest rows a confirmation holdout is drawn from: below this, holding a fifth out
+/// leaves too little to search on and too little to score, and the run says so.
+pub const MIN_ROWS: usize = 100;
+
+/// The rows held out of the search, or why there are none.
+#[derive(Debug)]
+pub enum HeldOut {
+    /// The pipeline holds no rows out.
+    Off,
+    /// Confirmation was asked for but no rows were held out: why.
+    Skipped(String),
+    /// The held-out rows.
+    Rows(HeldOutRows),
+}
+
+/// What confirming the best set needs besides the evaluator.
+#[derive(Debug)]
+pub struct HeldOutRows {
+    /// The search's rows as loaded (without the row id), in input order.
+    pub search: RecordBatch,
+    /// The held-out rows, in input order.
+    pub rows: RecordBatch,
+    /// Their target, encoded like the search's (same class list).
+    pub target: Target,
+}
+
+/// The rows to hold out of `rows`, ascending: `fraction` of them (rounded), the latest by
+/// `time` when given (ties by row order), else a draw seeded by `seed` — within each class
+/// for a classification target, so the held-out rows keep the class shares.
+pub fn held_out_rows(
+    fraction: f64,
+    seed: u64,
+    target: &Target,
+    time: Option<&ArrayRef>,
+) -> Result<Vec<usize>> {
+    let rows = target.len();
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let share = |n: usize| (n as f64 * fraction).round() as usize;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut held: Vec<usize> = if let Some(time) = time {
+        let order = lexsort_to_indices(
+            &[
+                SortColumn {
+                    values: Arc::clone(time),
+                    options: Some(SortOptions {
+                        descending: false,
+                        nulls_first: true,
+                    }),
+                },
+                SortColumn {
+                    values: Arc::new(UInt64Array::from_iter_values(0..rows as u64)),
+                    options: None,
+                },
+            ],
+            None,
+        )?;
+        let order = order.values();
+        order[rows - share(rows)..]
+            .iter()
+            .map(|&i| i as usize)
+            .collect()
+    } else if let Target::Classification { labels, classes } = target {
+        let mut held = Vec::new();
+        for class in 0..classes.len() {
+            let mut members: Vec<usize> = (0..rows).filter(|&i| labels[i] == class).collect();
+            members.shuffle(&mut rng);
+            held.extend_from_slice(&members[..share(members.len())]);
+        }
+        held
+    } else {
+        let mut all: Vec<usize> = (0..rows).collect();
+        all.shuffle(&mut rng);
+        all.truncate(share(rows));
+        all
+    };
+    held.sort_unstable();
+    Ok(held)
+}
+
+/// Splits `data` (rows aligned with `target`) into the search's rows and the held-out
+/// ones: (search rows, their target, the held-out rows).
+pub fn split(
+    data: &RecordBatch,
+    target: &Target,
+    held: &[usize],
+) -> Result<(RecordBatch, Target, HeldOutRows)> {
+    let mut is_held = vec![false; target.len()];
+    for &i in held {
+        is_held[i] = true;
+    }
+    let kept: Vec<usize> = (0..target.len()).filter(|&i| !is_held[i]).collect();
+    let take = |rows: &[usize]| {
+        take_record_batch(
+            data,
+            &UInt64Array::from_iter_values(rows.iter().map(|&i| i as u64)),
+        )
+    };
+    let search = take(&kept)?;
+    Ok((
+        search.clone(),
+        target.select(&kept),
+        HeldOutRows {
+            search,
+            rows: take(held)?,
+            target: target.select(held),
+        },
+    ))
+}
+
+/// Scores of the base columns and of the best set on the held-out rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Confirmed {
+    /// The base columns' score.
+    pub baseline: f64,
+    /// The best set's score.
+    pub best: f64,
+}
+
+/// Scores the fitted best set `set` (base columns first, the `usable` ones feeding the
+/// model as in the search) on the held-out rows, as a user applying the exported SQL
+/// would: the set's SQL computes the features over the search's rows and the held-out
+/// ones with the statistics fitted on the search's rows, a model is fitted on the
+/// search's rows and scored on the held-out ones; the same for the base columns alone.
+///
+/// Categories are coded and missing values imputed over both parts together, so a
+/// category takes the same code on both sides.
+pub async fn confirm(
+    held: &HeldOutRows,
+    evaluator: &Evaluator,
+    usable: &[bool],
+    set: &FittedSet,
+) -> std::result::Result<Confirmed, String> {
+    const TABLE: &str = "flow_confirm";
+    let both = concat_batches(&held.search.schema(), [&held.search, &held.rows])
+        .map_err(|e| e.to_string())?;
+    let ctx = SessionContext::new_with_config(crate::plan::search_session_config());
+    let register = |name: String, batch: &RecordBatch| -> std::result::Result<(), String> {
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch.clone()]])
+            .map_err(|e| e.to_string())?;
+        ctx.register_table(name, Arc::new(table))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    register(TABLE.to_owned(), &both)?;
+    for (i, table) in set.tables.iter().enumerate() {
+        register(lookup_name(i), table)?;
+    }
+    let sources: Vec<String> = (0..set.tables.len())
+        .map(|i| quote_ident(&lookup_name(i)))
+        .collect();
+    let query = set.fitted.query(TABLE, &sources, &[]);
+    let batches = ctx
+        .sql(&query)
+        .await
+        .map_err(|e| e.to_string())?
+        .collect()
+        .await
+        .map_err(|e| format!("the fitted SQL failed on the held-out rows: {e}"))?;
+    let mut columns: Vec<ModelColumn> = Vec::new();
+    let mut base_columns = 0;
+    for (j, feature) in set.fitted.features.iter().enumerate() {
+        let is_base = j < usable.len();
+        if is_base && !usable[j] {
+            continue;
+        }
+        let parts: Vec<ArrayRef> = batches.iter().map(|b| Arc::clone(b.column(j))).collect();
+        let column = model_column_of_parts(&parts).map_err(|e| {
+            format!(
+                "`{}` on the search's and the held-out rows {e}",
+                feature.name
+            )
+        })?;
+        if column.len() != both.num_rows() {
+            return Err(format!(
+                "`{}` gave {} values for {} rows",
+                feature.name,
+                column.len(),
+                both.num_rows()
+            ));
+        }
+        columns.push(column);
+        if is_base {
+            base_columns += 1;
+        }
+    }
+    let x = assemble(&columns)?;
+    let n = held.search.num_rows();
+    let score = |x: ndarray::ArrayView2<f64>| {
+        let (train, test) = x.split_at(Axis(0), n);
+        evaluator
+            .score_held_out(train, test, &held.target)
+            .map_err(|e| e.to_string())
+    };
+    Ok(Confirmed {
+        baseline: score(x.slice_axis(Axis(1), (0..base_columns).into()))?,
+        best: score(x.view())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::array;
+
+    use super::*;
+    use datafusion::arrow::array::Int64Array;
+
+    #[test]
+    fn a_draw_keeps_each_class_share_and_is_the_same_for_a_seed() {
+        let labels: Vec<usize> = (0..200).map(|i| usize::from(i % 4 == 0)).collect();
+        let target = Target::Classification {
+            labels: labels.clone().into(),
+            classes: vec!["no".into(), "yes".into()],
+        };
+        let held = held_out_rows(0.2, 7, &target, None).expect("rows");
+        assert_eq!(held.len(), 40);
+        assert_eq!(held.iter().filter(|&&i| labels[i] == 1).count(), 10);
+        assert!(held.windows(2).all(|w| w[0] < w[1]), "ascending, distinct");
+        assert_eq!(held, held_out_rows(0.2, 7, &target, None).expect("rows"));
+        assert_ne!(held, held_out_rows(0.2, 8, &target, None).expect("rows"));
+    }
+
+    #[test]
+    fn with_a_time_column_the_latest_rows_are_held_out() {
+        let target = Target::Regression(array![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        let time: ArrayRef = Arc::new(Int64Array::from(vec![
+            Some(50),
+            None,
+            Some(10),
+            Some(60),
+            Some(60),
+            Some(20),
+        ]));
+        let held = held_out_rows(0.5, 1, &target, Some(&time)).expect("rows");
+        // By time: NULL (1), 10 (2), 20 (5), 50 (0), 60 (3), 60 (4).
+        assert_eq!(held, vec![0, 3, 4]);
+    }
+
+    #[test]
+    fn split_parts_are_disjoint_and_complete_in_input_order() {
+        let data = RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(Int64Array::from(vec![10, 11, 12, 13, 14])) as ArrayRef,
+        )])
+        .expect("a batch");
+        let target = Target::Regression(array![0.0, 1.0, 2.0, 3.0, 4.0]);
+        let (search, search_target, held) = split(&data, &target, &[1, 3]).expect("split");
+        let values = |b: &RecordBatch| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .expect("ints")
+                .values()
+                .to_vec()
+        };
+        assert_eq!(values(&search), vec![10, 12, 14]);
+        assert_eq!(search_target, Target::Regression(array![0.0, 2.0, 4.0]));
+        assert_eq!(values(&held.rows), vec![11, 13]);
+        assert_eq!(held.target, Target::Regression(array![1.0, 3.0]));
+    }
+}

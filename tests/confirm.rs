@@ -1,0 +1,221 @@
+//! End-to-end tests of the confirmation holdout (`evaluator { confirm 0.25 }`): the search
+//! never sees the held-out rows, and their scores are what a model fitted on the searched
+//! rows makes of them, computed here independently.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+mod common;
+
+use common::{flow, text};
+
+/// Rows of the generated dataset.
+const ROWS: usize = 200;
+
+/// Rows with `t` at or past this are the latest quarter: the held-out rows.
+const CUTOFF: usize = 150;
+
+/// The jump of the target on the held-out rows, which no feature of `x` can predict.
+const SHIFT: f64 = 100.0;
+
+/// A small pseudo-random sequence (xorshift), so the data needs no generator crate.
+fn noise(state: &mut u64) -> f64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    #[allow(clippy::cast_precision_loss)]
+    let unit = (*state % 10_000) as f64 / 10_000.0;
+    unit - 0.5
+}
+
+/// (t, x, y) rows: `t` a permutation of 0..ROWS (so the latest rows are spread through
+/// the file), y = 2x + 1 + noise, plus [`SHIFT`] on the latest quarter.
+fn dataset() -> Vec<(usize, f64, f64)> {
+    let mut state = 0x9e37_79b9_7f4a_7c15;
+    (0..ROWS)
+        .map(|i| {
+            let t = (i * 77) % ROWS;
+            #[allow(clippy::cast_precision_loss)]
+            let x = (i % 37) as f64 + noise(&mut state);
+            let shift = if t >= CUTOFF { SHIFT } else { 0.0 };
+            (t, x, 2.0 * x + 1.0 + noise(&mut state) + shift)
+        })
+        .collect()
+}
+
+fn write_pipeline(dir: &Path, rows: &[(usize, f64, f64)]) -> std::path::PathBuf {
+    let mut csv = String::from("t,x,y\n");
+    for (t, x, y) in rows {
+        let _ = writeln!(csv, "{t},{x},{y}");
+    }
+    std::fs::write(dir.join("data.csv"), csv).expect("writes the data");
+    let pipeline = dir.join("pipeline.kdl");
+    std::fs::write(
+        &pipeline,
+        r#"pipeline "held-out" {
+    dataset {
+        source "data.csv"
+        target "y"
+        time "t"
+    }
+    space {
+        use "std.numeric"
+        exclude "t"
+    }
+    evaluator {
+        model "linear-regression"
+        metric "rmse"
+        confirm 0.25
+    }
+    search {
+        iterations 10
+    }
+    output "results"
+}
+"#,
+    )
+    .expect("writes the pipeline");
+    pipeline
+}
+
+/// Ordinary least squares of y on x over `rows`: (slope, intercept).
+fn least_squares(rows: &[&(usize, f64, f64)]) -> (f64, f64) {
+    #[allow(clippy::cast_precision_loss)]
+    let n = rows.len() as f64;
+    let mean_x = rows.iter().map(|r| r.1).sum::<f64>() / n;
+    let mean_y = rows.iter().map(|r| r.2).sum::<f64>() / n;
+    let sxy: f64 = rows.iter().map(|r| (r.1 - mean_x) * (r.2 - mean_y)).sum();
+    let sxx: f64 = rows.iter().map(|r| (r.1 - mean_x).powi(2)).sum();
+    let slope = sxy / sxx;
+    (slope, mean_y - slope * mean_x)
+}
+
+/// `flow run --json --force` (the same run again replaces the stored one): its summary.
+fn summary_json(dir: &Path, pipeline: &Path) -> serde_json::Value {
+    let out = flow()
+        .current_dir(dir)
+        .arg("run")
+        .arg(pipeline)
+        .args(["--json", "--force"])
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().expect("a summary line");
+    serde_json::from_str(last).expect("the summary is JSON")
+}
+
+#[test]
+fn the_latest_rows_are_held_out_and_scored_by_a_model_fitted_on_the_others() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rows = dataset();
+    let pipeline = write_pipeline(dir.path(), &rows);
+    let summary = summary_json(dir.path(), &pipeline);
+    let held = &summary["held_out"];
+    assert_eq!(held["rows"], ROWS - CUTOFF, "{summary}");
+
+    // The search never saw the shifted rows: its cross-validated error is the noise's.
+    let cv_baseline = summary["baseline"].as_f64().expect("a baseline");
+    assert!(cv_baseline < 1.0, "{summary}");
+
+    // The base model is y ~ x fitted on the earlier rows, scored on the latest ones.
+    let (earlier, latest): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.0 < CUTOFF);
+    let (slope, intercept) = least_squares(&earlier);
+    #[allow(clippy::cast_precision_loss)]
+    let rmse = (latest
+        .iter()
+        .map(|r| (r.2 - (slope * r.1 + intercept)).powi(2))
+        .sum::<f64>()
+        / latest.len() as f64)
+        .sqrt();
+    let baseline = held["baseline"].as_f64().expect("a held-out baseline");
+    assert!(
+        (baseline - rmse).abs() < 1e-6 * rmse,
+        "held-out baseline {baseline}, computed here {rmse}"
+    );
+    assert!(rmse > SHIFT * 0.9, "the shift shows on the held-out rows");
+    assert!(held["best"].as_f64().is_some(), "{summary}");
+
+    // The runs table and the export say the same.
+    let runs = flow()
+        .current_dir(dir.path())
+        .args(["runs", "results", "--format", "csv"])
+        .output()
+        .expect("flow runs");
+    assert!(runs.status.success(), "{}", text(&runs.stderr));
+    let runs = text(&runs.stdout);
+    assert!(
+        runs.lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with(",held-out uplift %"),
+        "{runs}"
+    );
+    let export = flow()
+        .current_dir(dir.path())
+        .args(["export", "results"])
+        .output()
+        .expect("flow runs");
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let export = text(&export.stdout);
+    assert!(
+        export.contains(&format!(
+            "on {} held-out rows the search never saw",
+            ROWS - CUTOFF
+        )),
+        "{export}"
+    );
+
+    // So does the report's summary.
+    let report = flow()
+        .current_dir(dir.path())
+        .args(["report", "results", "-o", "-"])
+        .output()
+        .expect("flow runs");
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let html = text(&report.stdout);
+    assert!(html.contains("uplift on held-out rows"), "a card");
+    assert!(
+        html.contains(&format!(
+            "{} rows the search never saw: baseline {}",
+            ROWS - CUTOFF,
+            // The report prints scores with four decimals.
+            format_args!("{baseline:.4}")
+        )),
+        "the held-out fact"
+    );
+
+    // The same pipeline and data hold out the same rows and score them the same.
+    let again = summary_json(dir.path(), &pipeline);
+    assert_eq!(again["held_out"], summary["held_out"]);
+}
+
+#[test]
+fn too_few_rows_are_not_held_out_and_the_run_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rows: Vec<_> = dataset().into_iter().take(60).collect();
+    let pipeline = write_pipeline(dir.path(), &rows);
+    let out = flow()
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--force")
+        .output()
+        .expect("flow runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "held-out rows not scored: 60 rows are too few to hold 0.25 of them out and \
+             still search"
+        ),
+        "{stdout}"
+    );
+    let summary = summary_json(dir.path(), &pipeline);
+    assert!(
+        summary["held_out"]["not_scored"]
+            .as_str()
+            .is_some_and(|why| why.contains("cross-validated only")),
+        "{summary}"
+    );
+}
