@@ -19,7 +19,7 @@ use crate::search::SearchSpec;
 use crate::space::SpaceSpec;
 
 /// Bumped whenever the canonical text changes shape, so old and new hashes never collide.
-pub const CANONICAL_VERSION: u32 = 1;
+pub const CANONICAL_VERSION: u32 = 2;
 
 impl ResolvedPipeline {
     /// The canonical text of the pipeline (one setting group per line).
@@ -157,7 +157,6 @@ fn evaluator(out: &mut String, e: &EvaluatorSpec, seed: u64) {
         CvScheme::Holdout { fraction } => format!("holdout fraction={fraction:?}"),
     };
     let _ = write!(out, " cv={scheme} cv-seed={}", e.cv.seed.unwrap_or(seed));
-    // Written only when on, so pipelines without confirmation keep their spec hash.
     if let ConfirmSpec::Holdout {
         fraction,
         seed: own,

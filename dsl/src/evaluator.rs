@@ -295,8 +295,11 @@ pub struct EvaluatorSpec {
     pub confirm: ConfirmSpec,
 }
 
-/// The default confirmation: none (a pipeline turns it on with `confirm 0.2`).
-pub const DEFAULT_CONFIRM: ConfirmSpec = ConfirmSpec::Off;
+/// The default confirmation: a fifth of the rows, drawn with the search seed.
+pub const DEFAULT_CONFIRM: ConfirmSpec = ConfirmSpec::Holdout {
+    fraction: 0.2,
+    seed: None,
+};
 
 /// The default CV: 5-fold.
 pub const DEFAULT_CV: CvSpec = CvSpec {

@@ -87,7 +87,8 @@ fn every_setting_that_changes_the_search_changes_the_hash() {
         "evaluator.model.trees=11",
         "evaluator.cv.folds=4",
         "evaluator.metric=rmse",
-        "evaluator.confirm=0.2",
+        "evaluator.confirm=0.25",
+        "evaluator.confirm=false",
     ] {
         assert_ne!(
             base,
@@ -98,10 +99,10 @@ fn every_setting_that_changes_the_search_changes_the_hash() {
 }
 
 #[test]
-fn confirmation_off_is_the_default_and_its_share_and_seed_count() {
-    let base = hash(BASE, &[]);
-    assert_eq!(base, hash(BASE, &["evaluator.confirm=#false"]));
-    let on = hash(BASE, &["evaluator.confirm=0.2"]);
+fn a_fifth_held_out_is_the_default_and_its_share_and_seed_count() {
+    let on = hash(BASE, &[]);
+    assert_eq!(on, hash(BASE, &["evaluator.confirm=0.2"]));
+    assert_ne!(on, hash(BASE, &["evaluator.confirm=#false"]));
     assert_ne!(on, hash(BASE, &["evaluator.confirm=0.25"]));
     // The draw's seed defaults to the search seed.
     assert_eq!(

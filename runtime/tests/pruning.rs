@@ -1,6 +1,7 @@
 //! Pruning the best feature set: on data where the target is one product of two columns
 //! plus noise, with six columns of pure noise beside them, the search's best set often
-//! carries noise compositions along with the product; pruning must leave the product alone.
+//! carries noise compositions along with the product; pruning must leave the product alone,
+//! and the product must hold on the rows held out of the search.
 
 mod common;
 
@@ -31,7 +32,8 @@ fn planted_product_csv(rows: usize) -> String {
 
 /// Whether `feature` is alpha·beta, up to affine rescalings of its inputs (a z-score or
 /// min-max scaling of alpha or beta): with alpha and beta among the base columns, a linear
-/// model gets exactly the same fit from either.
+/// model gets exactly the same fit from either. Dividing by a reciprocal is multiplying:
+/// `ratio(beta, reciprocal(alpha))` is the product too (NULL where alpha is 0).
 fn is_the_product(feature: &str) -> bool {
     let mut name = feature.to_owned();
     for scaling in ["zscore", "minmax"] {
@@ -39,13 +41,20 @@ fn is_the_product(feature: &str) -> bool {
             name = name.replace(&format!("{scaling}({column})"), column);
         }
     }
-    name == "product(alpha, beta)" || name == "product(beta, alpha)"
+    [
+        "product(alpha, beta)",
+        "product(beta, alpha)",
+        "ratio(alpha, reciprocal(beta))",
+        "ratio(beta, reciprocal(alpha))",
+    ]
+    .contains(&name.as_str())
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_planted_product_is_left_alone_after_pruning() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("product.csv"), planted_product_csv(500)).expect("writable");
+    // 625 rows: the search sees 500, a fifth is held out to confirm the best set on.
+    std::fs::write(dir.path().join("product.csv"), planted_product_csv(625)).expect("writable");
     let mut alone = 0;
     let mut found = Vec::new();
     for seed in 1..=10 {
@@ -89,6 +98,12 @@ async fn the_planted_product_is_left_alone_after_pruning() {
         assert!(
             pruned.iter().all(|p| !engineered.contains(p)),
             "seed {seed}"
+        );
+        // The product is real: it holds on the rows the search never saw.
+        let held_out = summary.manifest.confirm_uplift;
+        assert!(
+            held_out.is_some_and(|u| u > 0.5),
+            "seed {seed}: held-out uplift {held_out:?}"
         );
         found.push((seed, engineered, pruned, summary.uplift()));
     }

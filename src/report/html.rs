@@ -201,8 +201,8 @@ fn held_out_fact(run: &RunManifest) -> String {
             score(run.confirm_best)
         ),
         (None, Some(why)) => format!("not scored: {}", escape(why)),
-        (None, None) => "none (the scores above are cross-validated on the rows searched; add \
-             <code>confirm 0.2</code> to the evaluator to hold rows out)"
+        (None, None) => "none (the pipeline sets <code>confirm #false</code>: the scores above \
+             are cross-validated on the rows searched)"
             .to_owned(),
     }
 }
