@@ -541,6 +541,39 @@ impl<'j> Search<'j> {
         }))
     }
 
+    /// Cross-validates each matrix of `work` (index, columns) in parallel on the evaluation
+    /// pool, its memory reserved meanwhile: (index, fold scores and importances or why
+    /// not, milliseconds taken), in `work` order.
+    async fn cross_validate_all(
+        &mut self,
+        work: Vec<(usize, Vec<ModelColumn>)>,
+    ) -> Result<Vec<(usize, std::result::Result<Scored, String>, f64)>> {
+        let widest = work.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+        self.reserve_evaluations(self.evaluator.target().len(), widest, work.len())?;
+        let evaluator = Arc::clone(&self.evaluator);
+        let pool = Arc::clone(&self.pool);
+        let results = tokio::task::spawn_blocking(move || {
+            pool.install(|| {
+                work.into_par_iter()
+                    .map(|(i, columns)| {
+                        let started = Instant::now();
+                        let scores = assemble(&columns).and_then(|x| {
+                            evaluator
+                                .cross_validate_with_importance(x.view())
+                                .map(|(folds, importance)| Scored { folds, importance })
+                                .map_err(|e| e.to_string())
+                        });
+                        (i, scores, started.elapsed().as_secs_f64() * 1000.0)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+        .map_err(|e| error(format!("an evaluation thread failed: {e}")))?;
+        self.evaluating.free();
+        Ok(results)
+    }
+
     /// Scores of feature sets (key, columns), from the score cache or cross-validated in
     /// parallel; `None` for a set whose cross-validation failed.
     async fn score_sets(
@@ -557,29 +590,10 @@ impl<'j> Search<'j> {
             .filter(|(i, _)| out[*i].is_none())
             .map(|(i, (_, columns))| (i, columns))
             .collect();
-        let widest = work.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
-        self.reserve_evaluations(self.evaluator.target().len(), widest, work.len())?;
-        let evaluator = Arc::clone(&self.evaluator);
-        let pool = Arc::clone(&self.pool);
-        let results = tokio::task::spawn_blocking(move || {
-            pool.install(|| {
-                work.into_par_iter()
-                    .map(|(i, columns)| {
-                        let scored = assemble(&columns)
-                            .ok()
-                            .and_then(|x| evaluator.cross_validate_with_importance(x.view()).ok())
-                            .filter(|(folds, _)| folds.iter().all(|s| s.is_finite()))
-                            .map(|(folds, importance)| Scored { folds, importance });
-                        (i, scored)
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .await
-        .map_err(|e| error(format!("an evaluation thread failed: {e}")))?;
-        self.evaluating.free();
-        for (i, scored) in results {
-            out[i] = scored;
+        for (i, scored, _) in self.cross_validate_all(work).await? {
+            out[i] = scored
+                .ok()
+                .filter(|scored| scored.folds.iter().all(|s| s.is_finite()));
         }
         Ok(out)
     }
@@ -1012,29 +1026,7 @@ impl<'j> Search<'j> {
             .filter(|(i, _)| cached[*i].is_none() && replayed[*i].is_none())
             .filter_map(|(i, p)| p.matrix.as_ref().ok().map(|m| (i, m.clone())))
             .collect();
-        let widest = work.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
-        self.reserve_evaluations(self.evaluator.target().len(), widest, work.len())?;
-        let evaluator = Arc::clone(&self.evaluator);
-        let pool = Arc::clone(&self.pool);
-        let results = tokio::task::spawn_blocking(move || {
-            pool.install(|| {
-                work.into_par_iter()
-                    .map(|(i, columns)| {
-                        let started = Instant::now();
-                        let scores = assemble(&columns).and_then(|x| {
-                            evaluator
-                                .cross_validate_with_importance(x.view())
-                                .map(|(folds, importance)| Scored { folds, importance })
-                                .map_err(|e| e.to_string())
-                        });
-                        (i, scores, started.elapsed().as_secs_f64() * 1000.0)
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .await
-        .map_err(|e| error(format!("an evaluation thread failed: {e}")))?;
-        self.evaluating.free();
+        let results = self.cross_validate_all(work).await?;
         let mut by_index: HashMap<usize, (std::result::Result<Scored, String>, f64)> =
             results.into_iter().map(|(i, s, ms)| (i, (s, ms))).collect();
         let mut rows = Vec::with_capacity(pending.len());
