@@ -22,7 +22,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::driver::assemble;
 use crate::eval::{Evaluator, Target};
-use crate::features::{FittedSet, ModelColumn, lookup_name, model_column_of_parts, quote_ident};
+use crate::features::{
+    FittedSet, ModelColumn, ROW_ID, lookup_name, model_column_of_parts, quote_ident,
+};
 
 /// The fewest rows a confirmation holdout is drawn from: below this, holding a fifth out
 /// leaves too little to search on and too little to score, and the run says so.
@@ -39,11 +41,9 @@ pub enum HeldOut {
     Rows(HeldOutRows),
 }
 
-/// What confirming the best set needs besides the evaluator.
+/// The rows held out, and their target.
 #[derive(Debug)]
 pub struct HeldOutRows {
-    /// The search's rows as loaded (without the row id), in input order.
-    pub search: RecordBatch,
     /// The held-out rows, in input order.
     pub rows: RecordBatch,
     /// Their target, encoded like the search's (same class list).
@@ -125,12 +125,10 @@ pub fn split(
             &UInt64Array::from_iter_values(rows.iter().map(|&i| i as u64)),
         )
     };
-    let search = take(&kept)?;
     Ok((
-        search.clone(),
+        take(&kept)?,
         target.select(&kept),
         HeldOutRows {
-            search,
             rows: take(held)?,
             target: target.select(held),
         },
@@ -148,21 +146,26 @@ pub struct Confirmed {
 
 /// Scores the fitted best set `set` (base columns first, the `usable` ones feeding the
 /// model as in the search) on the held-out rows, as a user applying the exported SQL
-/// would: the set's SQL computes the features over the search's rows and the held-out
-/// ones with the statistics fitted on the search's rows, a model is fitted on the
+/// would: the set's SQL computes the features over the `searched` rows (the search's
+/// table, its row id left out) and the held-out ones with the statistics fitted on the search's rows, a model is fitted on the
 /// search's rows and scored on the held-out ones; the same for the base columns alone.
 ///
 /// Categories are coded and missing values imputed over both parts together, so a
 /// category takes the same code on both sides.
 pub async fn confirm(
+    searched: &RecordBatch,
     held: &HeldOutRows,
     evaluator: &Evaluator,
     usable: &[bool],
     set: &FittedSet,
 ) -> std::result::Result<Confirmed, String> {
     const TABLE: &str = "flow_confirm";
-    let both = concat_batches(&held.search.schema(), [&held.search, &held.rows])
-        .map_err(|e| e.to_string())?;
+    let mut searched = searched.clone();
+    if let Ok(row_id) = searched.schema().index_of(ROW_ID) {
+        searched.remove_column(row_id);
+    }
+    let both =
+        concat_batches(&searched.schema(), [&searched, &held.rows]).map_err(|e| e.to_string())?;
     let ctx = SessionContext::new_with_config(crate::plan::search_session_config());
     let register = |name: String, batch: &RecordBatch| -> std::result::Result<(), String> {
         let table = MemTable::try_new(batch.schema(), vec![vec![batch.clone()]])
@@ -214,7 +217,7 @@ pub async fn confirm(
         }
     }
     let x = assemble(&columns)?;
-    let n = held.search.num_rows();
+    let n = searched.num_rows();
     let score = |x: ndarray::ArrayView2<f64>| {
         let (train, test) = x.split_at(Axis(0), n);
         evaluator

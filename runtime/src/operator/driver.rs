@@ -112,7 +112,9 @@ pub async fn run_search(
         cache,
         context.memory_pool(),
     )?;
-    search.run(&table, &tx, started, &prepared.held_out).await
+    search
+        .run(&table, &tx, started, (&prepared.table, &prepared.held_out))
+        .await
 }
 
 /// Collects the input, keeping only the rows the search uses (a target, and in the sample
@@ -306,7 +308,7 @@ impl<'j> Search<'j> {
         table: &FeatureTable,
         tx: &Sender<Result<RecordBatch>>,
         started: Instant,
-        held_out: &HeldOut,
+        (searched, held_out): (&RecordBatch, &HeldOut),
     ) -> Result<()> {
         let root = self.pending(0);
         let rows = self.score(vec![root]).await?;
@@ -383,7 +385,7 @@ impl<'j> Search<'j> {
             .zip(lean.sqls.iter().cloned())
             .collect();
         let fit = table.fit(&features).await;
-        let confirmation = self.confirm(held_out, &fit).await;
+        let confirmation = self.confirm(searched, held_out, &fit).await;
         self.job.final_set.put(FinalSet {
             lean,
             fit,
@@ -392,9 +394,11 @@ impl<'j> Search<'j> {
         Ok(())
     }
 
-    /// The fitted best set and the base columns scored on the held-out rows.
+    /// The fitted best set and the base columns scored on the held-out rows, the models
+    /// fitted on the `searched` rows.
     async fn confirm(
         &self,
+        searched: &RecordBatch,
         held_out: &HeldOut,
         fit: &std::result::Result<FittedSet, String>,
     ) -> Confirmation {
@@ -410,7 +414,7 @@ impl<'j> Search<'j> {
             }
         };
         let usable: Vec<bool> = self.base.iter().map(|b| b.model.is_ok()).collect();
-        match confirm(rows, &self.evaluator, &usable, set).await {
+        match confirm(searched, rows, &self.evaluator, &usable, set).await {
             Ok(Confirmed { baseline, best }) => Confirmation::Scored {
                 rows: rows.rows.num_rows() as u64,
                 baseline,
