@@ -92,11 +92,17 @@ fn least_squares(rows: &[&(usize, f64, f64)]) -> (f64, f64) {
 
 /// `flow run --json --force` (the same run again replaces the stored one): its summary.
 fn summary_json(dir: &Path, pipeline: &Path) -> serde_json::Value {
+    summary_json_with(dir, pipeline, &[])
+}
+
+/// [`summary_json`] with more arguments (`-S` overrides).
+fn summary_json_with(dir: &Path, pipeline: &Path, args: &[&str]) -> serde_json::Value {
     let out = flow()
         .current_dir(dir)
         .arg("run")
         .arg(pipeline)
         .args(["--json", "--force"])
+        .args(args)
         .output()
         .expect("flow runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -217,5 +223,53 @@ fn too_few_rows_are_not_held_out_and_the_run_says_why() {
             .as_str()
             .is_some_and(|why| why.contains("cross-validated only")),
         "{summary}"
+    );
+}
+
+#[test]
+fn a_final_model_scores_the_held_out_rows_instead_of_the_search_model() {
+    // y steps from 0 to 10 at x = 18: a line cannot follow it, a depth-2 tree can.
+    let mut state = 0x2545_f491_4f6c_dd1d;
+    let rows: Vec<(usize, f64, f64)> = dataset()
+        .into_iter()
+        .map(|(t, x, _)| {
+            (
+                t,
+                x,
+                if x > 18.0 { 10.0 } else { 0.0 } + 0.1 * noise(&mut state),
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pipeline = write_pipeline(dir.path(), &rows);
+    let linear = summary_json(dir.path(), &pipeline);
+    let tree = summary_json_with(
+        dir.path(),
+        &pipeline,
+        &[
+            "-S",
+            "evaluator.final-model=decision-tree",
+            "-S",
+            "evaluator.final-model.max-depth=2",
+        ],
+    );
+    // The search itself is the same: the final model only scores the held-out rows.
+    assert_eq!(tree["baseline"], linear["baseline"]);
+    assert_eq!(linear["held_out"]["model"], "linear-regression");
+    assert_eq!(tree["held_out"]["model"], "decision-tree");
+    let held_baseline = |s: &serde_json::Value| s["held_out"]["baseline"].as_f64().expect("scored");
+    assert!(held_baseline(&linear) > 2.0, "{linear}");
+    assert!(held_baseline(&tree) < 0.5, "{tree}");
+    // The summary and the export say which model the held-out figure is of.
+    let out = flow()
+        .current_dir(dir.path())
+        .args(["export", "results"])
+        .output()
+        .expect("flow exports");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("-- rmse of decision-tree "),
+        "{}",
+        text(&out.stdout)
     );
 }

@@ -31,7 +31,7 @@ const EXPECTED: &[Expected] = &[
         file: "bikeshare.csv",
         target: "bikers",
         task: "regression",
-        model: "linear-regression",
+        model: "gradient-boosting",
         metric: "rmse",
         cv: "k-fold",
         modules: &["std.numeric", "std.arithmetic", "std.categorical"],
@@ -41,7 +41,7 @@ const EXPECTED: &[Expected] = &[
         file: "breast_cancer.csv",
         target: "benign",
         task: "classification",
-        model: "logistic-regression",
+        model: "gradient-boosting",
         metric: "auc",
         cv: "stratified",
         modules: &["std.numeric", "std.arithmetic"],
@@ -51,7 +51,7 @@ const EXPECTED: &[Expected] = &[
         file: "diabetes.csv",
         target: "progression",
         task: "regression",
-        model: "linear-regression",
+        model: "gradient-boosting",
         metric: "rmse",
         cv: "k-fold",
         modules: &["std.numeric", "std.arithmetic"],
@@ -61,7 +61,7 @@ const EXPECTED: &[Expected] = &[
         file: "seattle_weather.csv",
         target: "weather",
         task: "classification",
-        model: "random-forest",
+        model: "gradient-boosting",
         metric: "f1",
         cv: "stratified",
         modules: &["std.numeric", "std.arithmetic", "std.temporal"],
@@ -71,7 +71,7 @@ const EXPECTED: &[Expected] = &[
         file: "store_sales.csv",
         target: "sales_tomorrow",
         task: "regression",
-        model: "linear-regression",
+        model: "gradient-boosting",
         metric: "rmse",
         cv: "k-fold",
         modules: &[
@@ -86,7 +86,7 @@ const EXPECTED: &[Expected] = &[
         file: "support_tickets.csv",
         target: "escalated",
         task: "classification",
-        model: "logistic-regression",
+        model: "gradient-boosting",
         metric: "auc",
         cv: "stratified",
         modules: &[
@@ -202,6 +202,11 @@ fn every_example_dataset_gets_a_pipeline_that_checks_and_runs() {
             "{file}\n{kdl}"
         );
         assert_eq!(node_values(&kdl, "cv"), [expected.cv], "{file}\n{kdl}");
+        assert_eq!(
+            node_values(&kdl, "final-model"),
+            ["gradient-boosting"],
+            "{file}\n{kdl}"
+        );
         assert_eq!(node_values(&kdl, "use"), expected.modules, "{file}\n{kdl}");
         for role in ["id", "time", "group"] {
             let want: Vec<&str> = expected

@@ -132,12 +132,7 @@ fn operation(out: &mut String, op: &OperationSpec) {
 fn evaluator(out: &mut String, e: &EvaluatorSpec, seed: u64) {
     let _ = write!(out, "evaluator model={}", e.model.kind.value.name());
     for (name, value) in &e.model.hyperparameters {
-        let v = match value.value {
-            HyperValue::Int(i) => i.to_string(),
-            HyperValue::Float(f) => format!("{f:?}"),
-            HyperValue::Bool(b) => b.to_string(),
-        };
-        let _ = write!(out, " {name}={v}");
+        let _ = write!(out, " {name}={}", hyper_text(value.value));
     }
     match &e.metric {
         Some(m) => {
@@ -168,7 +163,21 @@ fn evaluator(out: &mut String, e: &EvaluatorSpec, seed: u64) {
             own.unwrap_or(seed)
         );
     }
+    if let Some(model) = &e.final_model {
+        let _ = write!(out, " final-model={}", model.kind.value.name());
+        for (name, value) in &model.hyperparameters {
+            let _ = write!(out, " final-model.{name}={}", hyper_text(value.value));
+        }
+    }
     out.push('\n');
+}
+
+fn hyper_text(value: HyperValue) -> String {
+    match value {
+        HyperValue::Int(i) => i.to_string(),
+        HyperValue::Float(f) => format!("{f:?}"),
+        HyperValue::Bool(b) => b.to_string(),
+    }
 }
 
 fn search(out: &mut String, s: &SearchSpec) {

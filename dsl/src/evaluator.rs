@@ -293,6 +293,10 @@ pub struct EvaluatorSpec {
     pub cv: CvSpec,
     /// The confirmation holdout.
     pub confirm: ConfirmSpec,
+    /// The model the best set and the base columns are scored with on the held-out rows
+    /// (the `final-model` node): the model users ship, when `model` is a cheaper proxy for
+    /// the search. `model` when absent.
+    pub final_model: Option<ModelSpec>,
 }
 
 /// The default confirmation: a fifth of the rows, drawn with the search seed.
@@ -311,7 +315,7 @@ pub const DEFAULT_CV: CvSpec = CvSpec {
 pub fn lower_evaluator(r: &mut Reader<'_>, node: &Node) -> Option<EvaluatorSpec> {
     r.allow_props(node, &[]);
     r.no_args(node, "evaluator { … }");
-    r.allow_children(node, &["model", "metric", "cv", "confirm"]);
+    r.allow_children(node, &["model", "metric", "cv", "confirm", "final-model"]);
     let model = r
         .required_child(node, "model", "model \"random-forest\" trees=100")
         .and_then(|n| lower_model(r, n));
@@ -324,7 +328,20 @@ pub fn lower_evaluator(r: &mut Reader<'_>, node: &Node) -> Option<EvaluatorSpec>
     let confirm = r
         .unique_child(node, "confirm")
         .map_or(Some(DEFAULT_CONFIRM), |n| lower_confirm(r, n));
+    let final_model = r
+        .unique_child(node, "final-model")
+        .map(|n| (n, lower_model(r, n)));
     let model = model?;
+    let final_model = match final_model {
+        None => None,
+        Some((final_node, final_model)) => Some(check_final_model(
+            r,
+            final_node,
+            final_model?,
+            &model,
+            confirm,
+        )?),
+    };
     if let Some(metric) = &metric
         && !model.kind.value.tasks().contains(&metric.value.task())
     {
@@ -364,7 +381,52 @@ pub fn lower_evaluator(r: &mut Reader<'_>, node: &Node) -> Option<EvaluatorSpec>
         metric,
         cv,
         confirm: confirm?,
+        final_model,
     })
+}
+
+/// A `final-model` needs held-out rows to score and must do a task `model` does.
+fn check_final_model(
+    r: &mut Reader<'_>,
+    node: &Node,
+    final_model: ModelSpec,
+    model: &ModelSpec,
+    confirm: Option<ConfirmSpec>,
+) -> Option<ModelSpec> {
+    if confirm == Some(ConfirmSpec::Off) {
+        r.error(
+            ErrorKind::Incompatible,
+            node.name.loc,
+            "`final-model` scores the held-out rows, but `confirm` is off",
+            "nothing to score",
+            "remove `final-model`, or hold rows out with `confirm 0.2`",
+        );
+        return None;
+    }
+    let tasks = model.kind.value.tasks();
+    if !final_model
+        .kind
+        .value
+        .tasks()
+        .iter()
+        .any(|t| tasks.contains(t))
+    {
+        r.error(
+            ErrorKind::Incompatible,
+            final_model.kind.loc,
+            format!(
+                "`{}` does {}, but the search's model `{}` does {}",
+                final_model.kind.value.name(),
+                final_model.kind.value.tasks()[0].name(),
+                model.kind.value.name(),
+                tasks[0].name()
+            ),
+            "another task",
+            "choose a final model for the same task, such as `gradient-boosting`",
+        );
+        return None;
+    }
+    Some(final_model)
 }
 
 /// Reads `confirm 0.2 seed=7` or `confirm #false`.
@@ -409,7 +471,8 @@ fn lower_confirm(r: &mut Reader<'_>, node: &Node) -> Option<ConfirmSpec> {
 
 fn lower_model(r: &mut Reader<'_>, node: &Node) -> Option<ModelSpec> {
     r.allow_children(node, &[]);
-    let v = r.single_arg(node, "model \"random-forest\"")?;
+    let example = format!("{} \"random-forest\"", node.name.text);
+    let v = r.single_arg(node, &example)?;
     let choices: Vec<(&str, ModelKind)> = MODELS.iter().map(|m| (m.name, m.kind)).collect();
     let kind = r.choice(v, &choices, "model")?;
     let info = kind.value.info();
@@ -567,26 +630,9 @@ fn lower_cv(r: &mut Reader<'_>, node: &Node) -> Option<CvSpec> {
 
 /// Checks the model, metric and CV against the dataset's declared task.
 pub fn check_task(r: &mut Reader<'_>, evaluator: &EvaluatorSpec, task: &Spanned<Task>) {
-    let model = &evaluator.model.kind;
-    if !model.value.tasks().contains(&task.value) {
-        r.error(
-            ErrorKind::Incompatible,
-            model.loc,
-            format!(
-                "`{}` cannot do {} (the dataset's task)",
-                model.value.name(),
-                task.value.name()
-            ),
-            "model does not fit the task",
-            match task.value {
-                Task::Classification => {
-                    "for classification use decision-tree, random-forest, gradient-boosting or logistic-regression"
-                }
-                Task::Regression => {
-                    "for regression use decision-tree, random-forest, gradient-boosting, linear-regression or elastic-net"
-                }
-            },
-        );
+    let models = std::iter::once(&evaluator.model).chain(&evaluator.final_model);
+    for model in models.map(|m| &m.kind) {
+        check_model_task(r, model, task);
     }
     if let Some(metric) = &evaluator.metric
         && metric.value.task() != task.value
@@ -615,6 +661,30 @@ pub fn check_task(r: &mut Reader<'_>, evaluator: &EvaluatorSpec, task: &Spanned<
             "stratified cross-validation needs classes, but the task is regression",
             "regression task",
             "use `cv \"k-fold\"` for regression",
+        );
+    }
+}
+
+/// Checks that `model` does the dataset's task.
+fn check_model_task(r: &mut Reader<'_>, model: &Spanned<ModelKind>, task: &Spanned<Task>) {
+    if !model.value.tasks().contains(&task.value) {
+        r.error(
+            ErrorKind::Incompatible,
+            model.loc,
+            format!(
+                "`{}` cannot do {} (the dataset's task)",
+                model.value.name(),
+                task.value.name()
+            ),
+            "model does not fit the task",
+            match task.value {
+                Task::Classification => {
+                    "for classification use decision-tree, random-forest, gradient-boosting or logistic-regression"
+                }
+                Task::Regression => {
+                    "for regression use decision-tree, random-forest, gradient-boosting, linear-regression or elastic-net"
+                }
+            },
         );
     }
 }

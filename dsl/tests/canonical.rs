@@ -89,6 +89,7 @@ fn every_setting_that_changes_the_search_changes_the_hash() {
         "evaluator.metric=rmse",
         "evaluator.confirm=0.25",
         "evaluator.confirm=false",
+        "evaluator.final-model=gradient-boosting",
     ] {
         assert_ne!(
             base,
@@ -112,6 +113,25 @@ fn a_fifth_held_out_is_the_default_and_its_share_and_seed_count() {
     assert_ne!(
         on,
         hash(BASE, &["evaluator.confirm=0.2", "evaluator.confirm.seed=2"])
+    );
+}
+
+#[test]
+fn a_final_model_and_its_hyperparameters_count() {
+    let boosted = hash(BASE, &["evaluator.final-model=gradient-boosting"]);
+    assert_ne!(
+        boosted,
+        hash(
+            BASE,
+            &[
+                "evaluator.final-model=gradient-boosting",
+                "evaluator.final-model.trees=300"
+            ]
+        )
+    );
+    assert_ne!(
+        boosted,
+        hash(BASE, &["evaluator.final-model=random-forest"])
     );
 }
 

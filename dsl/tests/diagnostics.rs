@@ -219,6 +219,24 @@ fn confirmation_turned_on_without_a_share() {
 }
 
 #[test]
+fn a_final_model_needs_held_out_rows() {
+    check(
+        "final_model_without_confirm",
+        ErrorKind::Incompatible,
+        "final-model",
+    );
+}
+
+#[test]
+fn a_final_model_does_the_search_model_task() {
+    check(
+        "final_model_task_mismatch",
+        ErrorKind::Incompatible,
+        "\"logistic-regression\"",
+    );
+}
+
+#[test]
 fn negative_exploration() {
     check("exploration_out_of_range", ErrorKind::OutOfRange, "-0.5");
 }

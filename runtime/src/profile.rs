@@ -13,16 +13,11 @@ use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, S
 use flow_dsl::{CsvOptions, DataFormat};
 
 use crate::error::RuntimeError;
-use crate::features::{ColumnKind, quote_ident};
+use crate::features::{ColumnKind, quote_ident, string_kind};
 
 /// Column statistics are computed over at most this many rows, so profiling a large file
 /// stays quick; the row count is always exact.
 pub const PROFILED_ROWS: u64 = 100_000;
-
-/// A string column with at most this many distinct values (and at most half as many as
-/// rows) is categorical, otherwise text: the rule the search applies to the loaded data
-/// (`features::classify_column`).
-const MAX_CATEGORIES: u64 = 100;
 
 /// The most classes [`TargetProfile::classes`] lists.
 const MAX_CLASSES: u64 = 1000;
@@ -267,7 +262,7 @@ impl OpenDataset {
             columns.push(ColumnProfile {
                 name: field.name().clone(),
                 column_type: ColumnType::of(field.data_type()),
-                kind: column_kind(field.data_type(), distinct, profiled),
+                kind: column_kind(field.data_type(), distinct, profiled, mean_length),
                 distinct,
                 nulls: profiled.saturating_sub(present),
                 mean_length,
@@ -490,17 +485,24 @@ fn is_string(ty: &DataType) -> bool {
 }
 
 /// The kind the search will give a column, from its type and, for strings, its number of
-/// distinct values.
-fn column_kind(ty: &DataType, distinct: u64, rows: u64) -> Option<ColumnKind> {
+/// distinct values and their mean length (`features::string_kind`).
+fn column_kind(
+    ty: &DataType,
+    distinct: u64,
+    rows: u64,
+    mean_length: Option<f64>,
+) -> Option<ColumnKind> {
     Some(match ty {
         t if t.is_nested() => return None,
         t if t.is_numeric() => ColumnKind::Numeric,
         DataType::Boolean => ColumnKind::Boolean,
         t if t.is_temporal() => ColumnKind::Temporal,
         DataType::Dictionary(..) => ColumnKind::Categorical,
-        t if is_string(t) && distinct <= MAX_CATEGORIES && distinct * 2 <= rows.max(2) => {
-            ColumnKind::Categorical
-        }
+        t if is_string(t) => string_kind(
+            usize::try_from(distinct).unwrap_or(usize::MAX),
+            usize::try_from(rows).unwrap_or(usize::MAX),
+            mean_length.unwrap_or(0.0),
+        ),
         _ => ColumnKind::Text,
     })
 }

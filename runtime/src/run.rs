@@ -596,6 +596,11 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
         confirm_best: None,
         confirm_uplift: None,
         confirm_note: None,
+        confirm_model: spec
+            .evaluator
+            .final_model
+            .as_ref()
+            .map(|m| m.kind.value.name().to_owned()),
         id_column: spec.dataset.id.as_ref().map(|c| c.value.clone()),
         input_columns: compiled
             .input_columns

@@ -181,12 +181,14 @@ const TARGET_MEAN: &str = r#"        op "target-mean" {
 #[tokio::test(flavor = "multi_thread")]
 async fn supervised_operations_are_computed_out_of_fold() {
     let dir = tempfile::tempdir().expect("temp dir");
-    // y depends on a category through effects a linear model cannot read from its codes.
+    // y depends on a category with 80 levels of 6 rows each: one-hot encoding gives a linear
+    // model at most 31 of them (levels of 5 training rows or more), so most of the effects
+    // reach it only through the target encoding.
     let mut rng = Lcg(11);
-    let effects: Vec<f64> = (0..12).map(|_| 10.0 * rng.next()).collect();
+    let effects: Vec<f64> = (0..80).map(|_| 10.0 * rng.next()).collect();
     let mut csv = String::from("city,x,y\n");
-    for i in 0..360 {
-        let city = (i * 7) % 12;
+    for i in 0..480 {
+        let city = (i * 7) % 80;
         let x = rng.next();
         let y = effects[city] + 0.5 * x + 0.1 * rng.next();
         let _ = writeln!(csv, "c{city},{x:.5},{y:.5}");

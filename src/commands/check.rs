@@ -203,7 +203,14 @@ fn evaluator_line(resolved: &ResolvedPipeline) -> String {
         CvScheme::RepeatedKFold { folds, repeats } => format!("{repeats}×{folds}-fold CV"),
         CvScheme::Holdout { fraction } => format!("holdout {:.0}%", fraction * 100.0),
     };
-    format!("{}, {metric}, {cv}", evaluator.model.kind.value.name())
+    let held_out = match &evaluator.final_model {
+        Some(model) => format!("; held-out rows scored by {}", model.kind.value.name()),
+        None => String::new(),
+    };
+    format!(
+        "{}, {metric}, {cv}{held_out}",
+        evaluator.model.kind.value.name()
+    )
 }
 
 impl From<RuntimeError> for Failure {

@@ -196,7 +196,8 @@ fn held_out_card(run: &RunManifest) -> String {
 fn held_out_fact(run: &RunManifest) -> String {
     match (run.confirm_rows, &run.confirm_note) {
         (Some(rows), _) => format!(
-            "{rows} rows the search never saw: baseline {} → best {}",
+            "{} on {rows} rows the search never saw: baseline {} → best {}",
+            escape(&run.held_out_label()),
             score(run.confirm_baseline),
             score(run.confirm_best)
         ),

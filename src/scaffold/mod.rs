@@ -237,6 +237,9 @@ fn write_evaluator(kdl: &mut KdlText, evaluation: &Evaluation) {
     let (scheme, folds) = evaluation.cv;
     kdl.comment(&evaluation.cv_reason);
     kdl.node(&format!("cv {} folds={folds}", string(scheme)));
+    let (model, properties) = &evaluation.final_model;
+    kdl.comment(&evaluation.final_model_reason);
+    kdl.node(&format!("final-model {} {properties}", string(model)));
     kdl.close();
 }
 

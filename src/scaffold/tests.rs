@@ -72,7 +72,7 @@ fn module_names(scaffold: &Scaffold) -> Vec<&str> {
 }
 
 #[test]
-fn two_classes_get_logistic_regression_scored_by_auc_on_stratified_folds() {
+fn two_classes_get_gradient_boosting_scored_by_auc_on_stratified_folds() {
     let data = profile(
         500,
         vec![
@@ -88,10 +88,9 @@ fn two_classes_get_logistic_regression_scored_by_auc_on_stratified_folds() {
         spec.dataset.task.as_ref().map(|t| t.value),
         Some(Task::Classification)
     );
-    assert_eq!(
-        spec.evaluator.model.kind.value.name(),
-        "logistic-regression"
-    );
+    assert_eq!(spec.evaluator.model.kind.value.name(), "gradient-boosting");
+    let final_model = spec.evaluator.final_model.as_ref().expect("a final model");
+    assert_eq!(final_model.kind.value.name(), "gradient-boosting");
     assert_eq!(
         spec.evaluator.metric.as_ref().map(|m| m.value.name()),
         Some("auc")
@@ -114,7 +113,7 @@ fn two_classes_get_logistic_regression_scored_by_auc_on_stratified_folds() {
 }
 
 #[test]
-fn several_labels_get_a_random_forest_and_macro_f1_with_folds_the_rarest_class_allows() {
+fn several_labels_get_boosting_and_macro_f1_with_folds_the_rarest_class_allows() {
     let data = profile(
         120,
         vec![
@@ -129,7 +128,7 @@ fn several_labels_get_a_random_forest_and_macro_f1_with_folds_the_rarest_class_a
         spec.dataset.task.as_ref().map(|t| t.value),
         Some(Task::Classification)
     );
-    assert_eq!(spec.evaluator.model.kind.value.name(), "random-forest");
+    assert_eq!(spec.evaluator.model.kind.value.name(), "gradient-boosting");
     assert_eq!(
         spec.evaluator.metric.as_ref().map(|m| m.value.name()),
         Some("f1")
@@ -141,6 +140,44 @@ fn several_labels_get_a_random_forest_and_macro_f1_with_folds_the_rarest_class_a
         module_names(&scaffold),
         ["std.numeric"],
         "one number: nothing to combine"
+    );
+}
+
+#[test]
+fn many_classes_on_many_rows_search_with_a_forest_and_confirm_with_boosting() {
+    let data = profile(
+        80_000,
+        vec![
+            column("x", ColumnType::Float, 5000),
+            column("label", ColumnType::String, 3),
+        ],
+    );
+    let classes = [("a", 40_000), ("b", 30_000), ("c", 10_000)];
+    let three = target(&data, "label", &classes);
+    let written = scaffold(&data, &three, &options()).expect("scaffolds");
+    let spec = load(&written).spec;
+    // 50,000 sampled rows × 3 classes is past what boosting searches quickly.
+    assert_eq!(spec.evaluator.model.kind.value.name(), "random-forest");
+    let final_model = spec.evaluator.final_model.as_ref().expect("a final model");
+    assert_eq!(final_model.kind.value.name(), "gradient-boosting");
+    assert!(
+        written.text.contains("3 classes on 50000 rows"),
+        "{}",
+        written.text
+    );
+    // Two classes on as many rows still search with boosting.
+    let data = profile(
+        80_000,
+        vec![
+            column("x", ColumnType::Float, 5000),
+            column("label", ColumnType::String, 2),
+        ],
+    );
+    let two = target(&data, "label", &[("a", 40_000), ("b", 40_000)]);
+    let written = scaffold(&data, &two, &options()).expect("scaffolds");
+    assert_eq!(
+        load(&written).spec.evaluator.model.kind.value.name(),
+        "gradient-boosting"
     );
 }
 
@@ -160,7 +197,7 @@ fn a_class_with_a_single_row_falls_back_to_plain_k_fold() {
 }
 
 #[test]
-fn numbers_with_many_values_are_a_regression_with_a_linear_model_and_rmse() {
+fn numbers_with_many_values_are_a_regression_with_boosting_and_rmse() {
     let data = profile(
         442,
         vec![
@@ -176,14 +213,16 @@ fn numbers_with_many_values_are_a_regression_with_a_linear_model_and_rmse() {
         spec.dataset.task.as_ref().map(|t| t.value),
         Some(Task::Regression)
     );
-    assert_eq!(spec.evaluator.model.kind.value.name(), "linear-regression");
+    assert_eq!(spec.evaluator.model.kind.value.name(), "gradient-boosting");
     assert_eq!(
         spec.evaluator.metric.as_ref().map(|m| m.value.name()),
         Some("rmse")
     );
     assert_eq!(scaffold.evaluation.cv, ("k-fold", 5));
     assert!(
-        scaffold.text.contains("A linear model"),
+        scaffold
+            .text
+            .contains("442 rows searched: few enough to search with gradient boosting"),
         "the model choice is explained"
     );
 }

@@ -11,6 +11,7 @@ use super::importance::{
 };
 use super::least_squares::{self, LinearFold};
 use super::metrics::metric_label;
+use super::models::OneHotModel;
 use super::screening::sample_rows;
 use super::{
     EvalError, Fold, Model, Prediction, Target, build_model, default_metric, make_folds, score,
@@ -21,6 +22,8 @@ use super::{
 #[derive(Debug)]
 pub struct Evaluator {
     model: Arc<dyn Model>,
+    /// The model held-out rows are scored with (`final-model`), when not `model`.
+    final_model: Option<Arc<dyn Model>>,
     metric: Metric,
     scheme: CvScheme,
     folds: Vec<Fold>,
@@ -71,11 +74,17 @@ impl Evaluator {
             )));
         }
         let model = build_model(&spec.model, task, seed)?;
+        let final_model = spec
+            .final_model
+            .as_ref()
+            .map(|m| build_model(m, task, seed))
+            .transpose()?;
         let fold_seed = spec.cv.seed.unwrap_or(seed);
         let folds = make_folds(&spec.cv.scheme, &target, fold_seed)?;
         let fold_targets = cut_targets(&target, &folds);
         Ok(Self {
             model,
+            final_model,
             metric,
             scheme: spec.cv.scheme,
             permutations: fold_permutations(&folds, seed)?,
@@ -110,6 +119,7 @@ impl Evaluator {
         })?;
         let evaluator = Evaluator {
             model: Arc::clone(&self.model),
+            final_model: self.final_model.clone(),
             metric: self.metric,
             scheme: self.scheme,
             fold_targets: cut_targets(&target, &folds),
@@ -168,9 +178,15 @@ impl Evaluator {
     /// (in fold order) is the error reported, prefixed with its number.
     ///
     /// Missing or infinite values are refused: the caller imputes first, because how to
-    /// impute is part of the feature definition, not of the model.
-    pub fn cross_validate(&self, x: ArrayView2<f64>) -> Result<Vec<f64>, EvalError> {
-        let outcomes = self.run_folds(x, false)?;
+    /// impute is part of the feature definition, not of the model. The columns numbered in
+    /// `categorical` hold category codes, which models that read quantities get one-hot
+    /// encoded, fitted on each fold's training rows ([`OneHotModel`]).
+    pub fn cross_validate(
+        &self,
+        x: ArrayView2<f64>,
+        categorical: &[usize],
+    ) -> Result<Vec<f64>, EvalError> {
+        let outcomes = self.run_folds(x, categorical, false)?;
         Ok(outcomes.into_iter().map(|o| o.score).collect())
     }
 
@@ -186,8 +202,9 @@ impl Evaluator {
     pub fn cross_validate_with_importance(
         &self,
         x: ArrayView2<f64>,
+        categorical: &[usize],
     ) -> Result<(Vec<f64>, Vec<f64>), EvalError> {
-        let outcomes = self.run_folds(x, true)?;
+        let outcomes = self.run_folds(x, categorical, true)?;
         let (scores, importances): (Vec<f64>, Vec<Vec<f64>>) = outcomes
             .into_iter()
             .map(|o| (o.score, o.importance.unwrap_or_default()))
@@ -195,13 +212,16 @@ impl Evaluator {
         Ok((scores, average(&importances, x.ncols())))
     }
 
-    /// Fits the model on `train` (rows aligned with the target, as in cross-validation)
-    /// and scores its predictions for `test` against `test_target`: how a feature set
-    /// does on rows the search never saw.
+    /// Fits the final model (`final-model`, else the search's) on `train` (rows aligned
+    /// with the target, as in cross-validation) and scores its predictions for `test`
+    /// against `test_target`: how a feature set does on rows the search never saw.
+    /// Category columns are encoded as in [`cross_validate`](Self::cross_validate), with
+    /// the levels of `train`.
     pub fn score_held_out(
         &self,
         train: ArrayView2<f64>,
         test: ArrayView2<f64>,
+        categorical: &[usize],
         test_target: &Target,
     ) -> Result<f64, EvalError> {
         self.check_features(train)?;
@@ -215,19 +235,28 @@ impl Evaluator {
                 train.ncols()
             )));
         }
-        let fitted = self.model.fit(train, &self.target)?;
+        let model = self.final_model.as_ref().unwrap_or(&self.model);
+        let fitted = encoded(model, categorical).fit(train, &self.target)?;
         let prediction = fitted.predict(test)?;
         self.score_prediction(&prediction, test_target)
+    }
+
+    /// The model held-out rows are scored with, described as in
+    /// [`describe`](Self::describe), when it is not the search's.
+    pub fn final_model(&self) -> Option<String> {
+        self.final_model.as_ref().map(|m| m.describe())
     }
 
     fn run_folds(
         &self,
         x: ArrayView2<f64>,
+        categorical: &[usize],
         importance: bool,
     ) -> Result<Vec<FoldOutcome>, EvalError> {
         self.check_features(x)?;
+        let model = encoded(&self.model, categorical);
         if let (Some(intercept), Target::Regression(y)) =
-            (self.model.ordinary_least_squares(), &self.target)
+            (model.ordinary_least_squares(), &self.target)
             && let Some(fitted) = least_squares::cross_validate(x, y, &self.folds, intercept)
         {
             return fitted
@@ -246,7 +275,7 @@ impl Evaluator {
             .zip(&self.fold_targets)
             .enumerate()
             .map(|(i, (fold, (train_y, valid_y)))| {
-                self.score_fold(x, i, fold, train_y, valid_y, importance)
+                self.score_fold(model.as_ref(), x, i, fold, train_y, valid_y, importance)
                     .map_err(|e| in_fold(e, i, self.folds.len()))
             })
             .collect();
@@ -282,8 +311,10 @@ impl Evaluator {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn score_fold(
         &self,
+        model: &dyn Model,
         x: ArrayView2<f64>,
         index: usize,
         fold: &Fold,
@@ -293,7 +324,7 @@ impl Evaluator {
     ) -> Result<FoldOutcome, EvalError> {
         let train_x = x.select(Axis(0), &fold.train);
         let valid_x = x.select(Axis(0), &fold.valid);
-        let fitted = self.model.fit(train_x.view(), train_y)?;
+        let fitted = model.fit(train_x.view(), train_y)?;
         let prediction = fitted.predict(valid_x.view())?;
         let base = self.score_prediction(&prediction, valid_y)?;
         if !importance {
@@ -370,6 +401,15 @@ impl Evaluator {
     }
 }
 
+/// `model` for a feature set whose columns numbered in `categorical` are categories.
+fn encoded(model: &Arc<dyn Model>, categorical: &[usize]) -> Arc<dyn Model> {
+    if categorical.is_empty() || !model.needs_one_hot() {
+        Arc::clone(model)
+    } else {
+        Arc::new(OneHotModel::new(Arc::clone(model), categorical.to_vec()))
+    }
+}
+
 /// The permutations of each fold's validation rows for permutation importance, seeded
 /// with `seed`.
 fn fold_permutations(folds: &[Fold], seed: u64) -> Result<Vec<Vec<Vec<u32>>>, EvalError> {
@@ -422,6 +462,7 @@ mod tests {
             metric: metric.map(|m| Spanned::new(m, loc)),
             cv: CvSpec { scheme, seed: None },
             confirm: flow_dsl::ConfirmSpec::Off,
+            final_model: None,
         }
     }
 
@@ -448,7 +489,7 @@ mod tests {
             .collect();
         // The same bits: the evaluator took the one-pass path, not linfa's QR.
         assert_eq!(
-            evaluator.cross_validate(x.view()).expect("scores"),
+            evaluator.cross_validate(x.view(), &[]).expect("scores"),
             expected
         );
     }
@@ -468,7 +509,7 @@ mod tests {
             evaluator.describe(),
             "linear-regression(fit-intercept=true), rmse, 5-fold"
         );
-        let scores = evaluator.cross_validate(x.view()).expect("scores");
+        let scores = evaluator.cross_validate(x.view(), &[]).expect("scores");
         assert_eq!(scores.len(), 5);
         assert!(scores.iter().all(|&s| s < 0.5), "{scores:?}");
     }
@@ -487,13 +528,13 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .expect("pool");
-            pool.install(|| evaluator.cross_validate(x.view()).expect("scores"))
+            pool.install(|| evaluator.cross_validate(x.view(), &[]).expect("scores"))
         };
         let one = run(1);
         assert_eq!(one.len(), 6);
         assert_eq!(one, run(4));
         let again = Evaluator::new(&spec, evaluator.target().clone(), 11).expect("valid");
-        assert_eq!(one, again.cross_validate(x.view()).expect("scores"));
+        assert_eq!(one, again.cross_validate(x.view(), &[]).expect("scores"));
     }
 
     #[test]
@@ -506,7 +547,7 @@ mod tests {
         );
         let evaluator = Evaluator::new(&spec, y, 0).expect("valid");
         assert!(evaluator.describe().ends_with(", auc, stratified 3-fold"));
-        let scores = evaluator.cross_validate(x.view()).expect("scores");
+        let scores = evaluator.cross_validate(x.view(), &[]).expect("scores");
         assert!(scores.iter().all(|&auc| auc > 0.9), "{scores:?}");
     }
 
@@ -540,17 +581,17 @@ mod tests {
             );
         };
         invalid(
-            evaluator.cross_validate(Array2::zeros((20, 0)).view()),
+            evaluator.cross_validate(Array2::zeros((20, 0)).view(), &[]),
             "no feature columns",
         );
         invalid(
-            evaluator.cross_validate(x.select(Axis(0), &[0, 1, 2, 3, 4]).view()),
+            evaluator.cross_validate(x.select(Axis(0), &[0, 1, 2, 3, 4]).view(), &[]),
             "5 rows but the target has 20",
         );
         let mut holes = x.clone();
         holes[[3, 1]] = f64::NAN;
         invalid(
-            evaluator.cross_validate(holes.view()),
+            evaluator.cross_validate(holes.view(), &[]),
             "column 1 holds NaN at row 3",
         );
 
@@ -577,7 +618,7 @@ mod tests {
         );
         let evaluator = Evaluator::new(&spec, y, 0).expect("valid");
         let err = evaluator
-            .cross_validate(array![[1.0], [2.0], [3.0], [4.0]].view())
+            .cross_validate(array![[1.0], [2.0], [3.0], [4.0]].view(), &[])
             .expect_err("undefined");
         let EvalError::Invalid(message) = &err else {
             panic!("{err}")
@@ -593,10 +634,13 @@ mod tests {
                 let spec = evaluator_spec(kind, None, CvScheme::KFold { folds: 3 });
                 let evaluator = Evaluator::new(&spec, y, 1).expect("valid");
                 let (scores, importance) = evaluator
-                    .cross_validate_with_importance(x.view())
+                    .cross_validate_with_importance(x.view(), &[])
                     .expect("scores");
                 let name = evaluator.describe();
-                assert_eq!(scores, evaluator.cross_validate(x.view()).expect("scores"));
+                assert_eq!(
+                    scores,
+                    evaluator.cross_validate(x.view(), &[]).expect("scores")
+                );
                 assert_eq!(importance.len(), 4);
                 assert!(
                     importance.iter().all(|&v| v >= 0.0),
@@ -625,7 +669,7 @@ mod tests {
             let evaluator = Evaluator::new(&spec, y.clone(), seed).expect("valid");
             on_threads(threads, || {
                 evaluator
-                    .cross_validate_with_importance(x.view())
+                    .cross_validate_with_importance(x.view(), &[])
                     .expect("scores")
             })
         };
@@ -645,7 +689,7 @@ mod tests {
             let spec = evaluator_spec(kind, None, CvScheme::KFold { folds: 2 });
             let evaluator = Evaluator::new(&spec, y.clone(), 0).expect("valid");
             let (_, importance) = evaluator
-                .cross_validate_with_importance(x.view())
+                .cross_validate_with_importance(x.view(), &[])
                 .expect("scores");
             assert_eq!(importance, [1.0, 0.0], "{}", evaluator.describe());
         }
@@ -699,7 +743,7 @@ mod tests {
         );
         let scores = sample
             .evaluator
-            .cross_validate(x.select(Axis(0), &sample.rows).view())
+            .cross_validate(x.select(Axis(0), &sample.rows).view(), &[])
             .expect("scores the sampled rows");
         assert_eq!(scores.len(), 2);
         let err = full.on_sample(0.02, 7).expect_err("too few rows");

@@ -200,7 +200,7 @@ mod tests {
     use super::*;
 
     fn column(n: usize, v: f64) -> ModelColumn {
-        Arc::new(Array1::from_elem(n, v))
+        ModelColumn::numeric(Array1::from_elem(n, v))
     }
 
     fn cache(budget: usize, pool: Arc<dyn MemoryPool>) -> ColumnCache {

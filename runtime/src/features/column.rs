@@ -3,8 +3,9 @@
 //!
 //! Imputation is explicit and documented (docs/language.md, "Evaluators"): NULL, NaN and
 //! ±∞ become the mean of the column's finite values. Categories become codes in order of
-//! first appearance (NULL is a category of its own). Booleans are 0/1, dates and
-//! timestamps their number of days or time units since the epoch.
+//! first appearance (NULL is a category of its own), marked as categorical so that models
+//! which read numbers as quantities one-hot encode them (`eval::one_hot`). Booleans are
+//! 0/1, dates and timestamps their number of days or time units since the epoch.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,8 +16,49 @@ use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use flow_dsl::ValueType;
 use ndarray::Array1;
 
-/// A model-ready column: one finite float per row.
-pub type ModelColumn = Arc<Array1<f64>>;
+/// A model-ready column: one finite float per row, and whether the floats are category
+/// codes (labels, not quantities). Cloning shares the values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelColumn {
+    values: Arc<Array1<f64>>,
+    categorical: bool,
+}
+
+impl ModelColumn {
+    /// A column of quantities.
+    pub fn numeric(values: Array1<f64>) -> Self {
+        Self {
+            values: Arc::new(values),
+            categorical: false,
+        }
+    }
+
+    /// A column of category codes.
+    pub fn categorical(codes: Array1<f64>) -> Self {
+        Self {
+            values: Arc::new(codes),
+            categorical: true,
+        }
+    }
+
+    /// Whether the values are category codes rather than quantities.
+    pub fn is_categorical(&self) -> bool {
+        self.categorical
+    }
+
+    /// The values, one per row.
+    pub fn values(&self) -> &Array1<f64> {
+        &self.values
+    }
+}
+
+impl std::ops::Deref for ModelColumn {
+    type Target = Array1<f64>;
+
+    fn deref(&self) -> &Array1<f64> {
+        &self.values
+    }
+}
 
 /// What kind of values a column holds, which decides the operations it may feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +89,37 @@ impl ColumnKind {
 }
 
 /// A string column with at most this many distinct values (and at most half as many as
-/// rows) is categorical; otherwise it is text.
+/// rows) is categorical.
 const MAX_CATEGORIES: usize = 100;
+
+/// A string column of short values (codes: airports, stores, product lines) is categorical
+/// up to this many distinct values (and at most half as many as rows).
+const MAX_CODES: usize = 1000;
+
+/// The longest mean length, in characters, of the values of a column of codes.
+const MAX_CODE_LENGTH: f64 = 12.0;
+
+/// The kind of a string column with `distinct` distinct non-NULL values, `rows` rows and
+/// values `mean_length` characters long on average: categorical when values repeat (at
+/// most half as many distinct values as rows) and are few or short, text otherwise. The
+/// one rule for the search's data (`classify_column`) and `flow check`'s profile.
+pub fn string_kind(distinct: usize, rows: usize, mean_length: f64) -> ColumnKind {
+    let repeats = distinct * 2 <= rows.max(2);
+    let few = distinct <= MAX_CATEGORIES;
+    let codes = distinct <= MAX_CODES && mean_length <= MAX_CODE_LENGTH;
+    if repeats && (few || codes) {
+        ColumnKind::Categorical
+    } else {
+        ColumnKind::Text
+    }
+}
+
+/// The positions in `columns` of those holding category codes.
+pub fn categorical_positions(columns: &[ModelColumn]) -> Vec<usize> {
+    (0..columns.len())
+        .filter(|&j| columns[j].is_categorical())
+        .collect()
+}
 
 /// The kind of a column, from its type and, for strings, its number of distinct values.
 pub fn classify_column(array: &dyn Array) -> ColumnKind {
@@ -63,17 +134,17 @@ pub fn classify_column(array: &dyn Array) -> ColumnKind {
             };
             let strings = strings.as_string::<i32>();
             let mut distinct = std::collections::HashSet::new();
-            for value in strings.iter() {
-                distinct.insert(value);
-                if distinct.len() > MAX_CATEGORIES {
+            let (mut characters, mut present) = (0_usize, 0_usize);
+            for value in strings.iter().flatten() {
+                if distinct.insert(value) && distinct.len() > MAX_CODES {
                     return ColumnKind::Text;
                 }
+                characters += value.chars().count();
+                present += 1;
             }
-            if distinct.len() * 2 <= array.len().max(2) {
-                ColumnKind::Categorical
-            } else {
-                ColumnKind::Text
-            }
+            #[allow(clippy::cast_precision_loss)]
+            let mean_length = characters as f64 / present.max(1) as f64;
+            string_kind(distinct.len(), array.len(), mean_length)
         }
         _ => ColumnKind::Text,
     }
@@ -87,7 +158,8 @@ pub fn model_column(array: &ArrayRef) -> Result<ModelColumn, String> {
         ColumnKind::Text => return Err("holds free text, which a model cannot use directly".into()),
         ColumnKind::Categorical => {
             let codes = category_codes(array)?;
-            impute(|| codes.iter().copied(), codes.len())
+            let codes = impute(|| codes.iter().copied(), codes.len())?;
+            return Ok(ModelColumn::categorical(Array1::from(codes)));
         }
         ColumnKind::Temporal => {
             let ints = cast(array, &DataType::Int64).map_err(|e| e.to_string())?;
@@ -102,7 +174,7 @@ pub fn model_column(array: &ArrayRef) -> Result<ModelColumn, String> {
             impute(|| floats.iter(), floats.len())
         }
     };
-    values.map(|v| Arc::new(Array1::from(v)))
+    values.map(|v| ModelColumn::numeric(Array1::from(v)))
 }
 
 /// [`model_column`] of a column that arrives in parts, in row order (a query's batches):
@@ -126,7 +198,7 @@ pub fn model_column_of_parts(parts: &[ArrayRef]) -> Result<ModelColumn, String> 
             .flat_map(|f| f.as_primitive::<Float64Type>().iter())
     };
     let rows = parts.iter().map(|p| p.len()).sum();
-    impute(values, rows).map(|v| Arc::new(Array1::from(v)))
+    impute(values, rows).map(|v| ModelColumn::numeric(Array1::from(v)))
 }
 
 fn category_codes(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
@@ -193,7 +265,7 @@ mod tests {
         let a: ArrayRef = Arc::new(Float64Array::from_iter(
             (0..10_000).map(|i| (i % 7 != 0).then_some(f64::from(i))),
         ));
-        let column = Arc::try_unwrap(model_column(&a).expect("usable")).expect("one owner");
+        let column = Arc::try_unwrap(model_column(&a).expect("usable").values).expect("one owner");
         let (values, _) = column.into_raw_vec_and_offset();
         assert_eq!(values.capacity(), values.len());
     }
@@ -214,7 +286,7 @@ mod tests {
         let in_parts = model_column_of_parts(&parts).expect("usable");
         assert_eq!(in_parts, model_column(&joined).expect("usable"));
         assert_eq!(in_parts.to_vec(), [1.0, 4.0, 5.0, 4.0, 3.0, 4.0, 7.0]);
-        let column = Arc::try_unwrap(in_parts).expect("one owner");
+        let column = Arc::try_unwrap(in_parts.values).expect("one owner");
         let (values, _) = column.into_raw_vec_and_offset();
         assert_eq!(values.capacity(), values.len());
         // Strings are joined first: categories are coded over the whole column.
@@ -224,6 +296,7 @@ mod tests {
         ];
         let codes = model_column_of_parts(&words).expect("categorical");
         assert_eq!(codes.to_vec(), [0.0, 1.0, 1.0, 0.0, 1.0, 0.0]);
+        assert!(codes.is_categorical());
     }
 
     #[test]
@@ -262,6 +335,22 @@ mod tests {
         let a: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "z"]));
         assert_eq!(classify_column(a.as_ref()), ColumnKind::Text);
         assert!(model_column(&a).is_err());
+    }
+
+    #[test]
+    fn short_codes_are_categories_up_to_a_thousand_and_long_strings_are_text() {
+        // 300 airport-like codes, each on four rows: more than 100, but short.
+        let codes: Vec<String> = (0..1200).map(|i| format!("A{:02}", i % 300)).collect();
+        let a: ArrayRef = Arc::new(StringArray::from(codes));
+        assert_eq!(classify_column(a.as_ref()), ColumnKind::Categorical);
+        let sentences: Vec<String> = (0..1200)
+            .map(|i| format!("a long comment about item number {}", i % 300))
+            .collect();
+        let a: ArrayRef = Arc::new(StringArray::from(sentences));
+        assert_eq!(classify_column(a.as_ref()), ColumnKind::Text);
+        assert_eq!(string_kind(1001, 10_000, 3.0), ColumnKind::Text);
+        assert_eq!(string_kind(80, 10_000, 40.0), ColumnKind::Categorical);
+        assert_eq!(string_kind(80, 100, 3.0), ColumnKind::Text);
     }
 
     #[test]

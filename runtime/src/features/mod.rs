@@ -14,7 +14,10 @@ mod fit;
 mod render;
 
 pub use cache::{ColumnCache, DEFAULT_BUDGET, LIMIT_SHARE};
-pub use column::{ColumnKind, ModelColumn, classify_column, model_column, model_column_of_parts};
+pub use column::{
+    ColumnKind, ModelColumn, categorical_positions, classify_column, model_column,
+    model_column_of_parts, string_kind,
+};
 pub use compute::{FOLD_ID, FeatureTable, ROW_ID, TARGET_VALUE};
 pub use expr::{FeatureExpr, ParamLiteral};
 pub use fit::{

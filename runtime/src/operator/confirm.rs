@@ -23,7 +23,8 @@ use rand_chacha::ChaCha8Rng;
 use super::driver::assemble;
 use crate::eval::{Evaluator, Target};
 use crate::features::{
-    FittedSet, ModelColumn, ROW_ID, lookup_name, model_column_of_parts, quote_ident,
+    FittedSet, ModelColumn, ROW_ID, categorical_positions, lookup_name, model_column_of_parts,
+    quote_ident,
 };
 
 /// The fewest rows a confirmation holdout is drawn from: below this, holding a fifth out
@@ -217,11 +218,17 @@ pub async fn confirm(
         }
     }
     let x = assemble(&columns)?;
+    let categorical = categorical_positions(&columns);
     let n = searched.num_rows();
     let score = |x: ndarray::ArrayView2<f64>| {
         let (train, test) = x.split_at(Axis(0), n);
+        let categorical: Vec<usize> = categorical
+            .iter()
+            .copied()
+            .filter(|&j| j < x.ncols())
+            .collect();
         evaluator
-            .score_held_out(train, test, &held.target)
+            .score_held_out(train, test, &categorical, &held.target)
             .map_err(|e| e.to_string())
     };
     Ok(Confirmed {

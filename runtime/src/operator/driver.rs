@@ -29,7 +29,8 @@ use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
 use crate::eval::Evaluator;
 use crate::features::{
     ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, FittedSet, LIMIT_SHARE,
-    ModelColumn, ROW_ID, RenderContext, TARGET_VALUE, model_column_of_parts, render,
+    ModelColumn, ROW_ID, RenderContext, TARGET_VALUE, categorical_positions, model_column_of_parts,
+    render,
 };
 use crate::search::{
     ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward,
@@ -563,7 +564,10 @@ impl<'j> Search<'j> {
                         let started = Instant::now();
                         let scores = assemble(&columns).and_then(|x| {
                             evaluator
-                                .cross_validate_with_importance(x.view())
+                                .cross_validate_with_importance(
+                                    x.view(),
+                                    &categorical_positions(&columns),
+                                )
                                 .map(|(folds, importance)| Scored { folds, importance })
                                 .map_err(|e| e.to_string())
                         });
@@ -832,7 +836,7 @@ impl<'j> Search<'j> {
                     .par_chunks(SCREEN_CHUNK)
                     .flat_map_iter(|chunk| {
                         let columns: Vec<ModelColumn> =
-                            chunk.iter().map(|(_, c)| Arc::clone(c)).collect();
+                            chunk.iter().map(|(_, c)| c.clone()).collect();
                         let scores = screen.scores(&columns);
                         chunk.iter().zip(scores).map(|((f, _), s)| (settled(s), *f))
                     })

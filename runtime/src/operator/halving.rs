@@ -15,7 +15,7 @@ use std::sync::Arc;
 use ndarray::{Array2, ShapeBuilder};
 
 use crate::eval::{EvalError, Evaluator, Sample};
-use crate::features::ModelColumn;
+use crate::features::{ModelColumn, categorical_positions};
 use crate::search::settled;
 
 /// The rungs of one run: a sample evaluator per rung and the scores raced so far.
@@ -120,7 +120,10 @@ pub fn sampled_score(sample: &Sample, columns: &[ModelColumn]) -> f64 {
             *o = column[row];
         }
     }
-    match sample.evaluator.cross_validate(x.view()) {
+    match sample
+        .evaluator
+        .cross_validate(x.view(), &categorical_positions(columns))
+    {
         Ok(folds) if !folds.is_empty() => {
             #[allow(clippy::cast_precision_loss)]
             let mean = folds.iter().sum::<f64>() / folds.len() as f64;
@@ -157,6 +160,7 @@ mod tests {
                 seed: None,
             },
             confirm: flow_dsl::ConfirmSpec::Off,
+            final_model: None,
         };
         let y = Target::Regression(Array1::from_iter((0..900).map(f64::from)));
         let evaluator = Evaluator::new(&spec, y, 1).expect("valid");
@@ -201,12 +205,12 @@ mod tests {
         let r = rungs(4, 1, Metric::Rmse);
         let sample = &r.samples()[0];
         // The target itself as the only column: a perfect fit on any rows.
-        let exact: ModelColumn = Arc::new(Array1::from_iter((0..900).map(f64::from)));
+        let exact = ModelColumn::numeric(Array1::from_iter((0..900).map(f64::from)));
         assert!(sampled_score(sample, &[exact]) < 1e-9);
         // A column that is wrong outside the sample fits as well; one wrong inside it, not.
         let noise = |row: usize| f64::from(u32::try_from(row * row % 7).expect("small"));
         let wrong = |inside: bool| -> ModelColumn {
-            Arc::new(Array1::from_iter((0..900).map(|row| {
+            ModelColumn::numeric(Array1::from_iter((0..900).map(|row| {
                 if sample.rows.binary_search(&row).is_ok() == inside {
                     noise(row)
                 } else {
@@ -217,7 +221,7 @@ mod tests {
         assert!(sampled_score(sample, &[wrong(false)]) < 1e-9);
         assert!(sampled_score(sample, &[wrong(true)]) > 10.0);
         // A constant column explains nothing: the fit predicts the mean (RMSE ≈ 260 here).
-        let constant: ModelColumn = Arc::new(Array1::from_elem(900, 1.0));
+        let constant = ModelColumn::numeric(Array1::from_elem(900, 1.0));
         let score = sampled_score(sample, &[constant]);
         assert!((200.0..300.0).contains(&score), "{score}");
     }

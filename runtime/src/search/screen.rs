@@ -41,7 +41,7 @@ impl Screen {
         for column in columns {
             let q = orthogonalise(&basis, column.view());
             let norm = q.dot(&q).sqrt();
-            if norm > DEPENDENT * (column.dot(column.as_ref()).sqrt() + 1.0) {
+            if norm > DEPENDENT * (column.dot(column.values()).sqrt() + 1.0) {
                 basis.push(q / norm);
             }
         }
@@ -82,14 +82,14 @@ impl Screen {
         for block in candidates.chunks(BLOCK) {
             let mut q = buffer.slice_axis_mut(Axis(1), Slice::from(..block.len()));
             for (mut column, candidate) in q.columns_mut().into_iter().zip(block) {
-                column.assign(candidate.as_ref());
+                column.assign(candidate.values());
             }
             let projection = self.basis.t().dot(&q);
             // q ← q − basis · projection: each candidate less its projection onto the basis.
             general_mat_mul(-1.0, &self.basis, &projection, 1.0, &mut q);
             out.extend(q.columns().into_iter().zip(block).map(|(q, candidate)| {
                 let qq = q.dot(&q);
-                if qq <= DEPENDENT * (candidate.dot(candidate.as_ref()) + 1.0) {
+                if qq <= DEPENDENT * (candidate.dot(candidate.values()) + 1.0) {
                     return 0.0;
                 }
                 self.residuals
@@ -122,12 +122,10 @@ fn orthogonalise(basis: &[Array1<f64>], v: ArrayView1<f64>) -> Array1<f64> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     fn column(values: Vec<f64>) -> ModelColumn {
-        Arc::new(Array1::from(values))
+        ModelColumn::numeric(Array1::from(values))
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn export_sql(
     if let (Some(rows), Some(_)) = (run.confirm_rows, run.confirm_best) {
         header.push_str(&format!(
             "-- {} {} (baseline {}) on {rows} held-out rows the search never saw\n",
-            run.metric.as_deref().unwrap_or("score"),
+            run.held_out_label(),
             score(run.confirm_best),
             score(run.confirm_baseline),
         ));

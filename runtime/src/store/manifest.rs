@@ -154,6 +154,9 @@ pub struct RunManifest {
     pub confirm_uplift: Option<f64>,
     /// Why the held-out rows gave no score, when the pipeline asked for them.
     pub confirm_note: Option<String>,
+    /// The model the held-out rows are scored with when the pipeline names one
+    /// (`final-model`); the search's `model` when absent.
+    pub confirm_model: Option<String>,
     /// The dataset's id column, kept beside features by `flow export` and `flow apply`.
     pub id_column: Option<String>,
     /// The columns the search read (after `drop`/`exclude`), with their Arrow types.
@@ -237,6 +240,7 @@ pub fn manifest_schema() -> SchemaRef {
             score("confirm_best"),
             score("confirm_uplift"),
             text("confirm_note", true),
+            text("confirm_model", true),
             text("id_column", true),
             list("input_columns"),
             list("input_types"),
@@ -252,6 +256,16 @@ pub fn manifest_schema() -> SchemaRef {
 }
 
 impl RunManifest {
+    /// What the held-out scores measure: the metric, and the model when the pipeline names
+    /// a `final-model` ("auc of gradient-boosting").
+    pub fn held_out_label(&self) -> String {
+        let metric = self.metric.as_deref().unwrap_or("score");
+        match &self.confirm_model {
+            Some(model) => format!("{metric} of {model}"),
+            None => metric.to_owned(),
+        }
+    }
+
     /// The manifest as a one-row batch.
     pub fn to_batch(&self) -> Result<RecordBatch, String> {
         batch_from_rows(&manifest_schema(), std::slice::from_ref(self))

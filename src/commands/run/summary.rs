@@ -293,7 +293,7 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
         let _ = writeln!(
             out,
             "{} on {rows} held-out rows the search never saw: baseline {baseline:.4} → best {} ({})",
-            s.best.metric,
+            m.held_out_label(),
             palette.strong(&format!("{best:.4}")),
             palette.change(uplift, &format::change(uplift)),
         );
@@ -388,6 +388,7 @@ fn held_out_json(m: &flow_runtime::store::RunManifest) -> serde_json::Value {
     match (m.confirm_rows, m.confirm_baseline, m.confirm_best) {
         (Some(rows), Some(baseline), Some(best)) => serde_json::json!({
             "rows": rows,
+            "model": m.confirm_model.as_deref().unwrap_or(&m.model),
             "baseline": baseline,
             "best": best,
             "uplift": m.confirm_uplift,

@@ -67,6 +67,10 @@ impl Model for LinearRegressionModel {
         format!("linear-regression(fit-intercept={})", self.fit_intercept)
     }
 
+    fn needs_one_hot(&self) -> bool {
+        true
+    }
+
     fn ordinary_least_squares(&self) -> Option<bool> {
         Some(self.fit_intercept)
     }
@@ -218,6 +222,10 @@ impl Model for ElasticNetModel {
             "elastic-net(penalty={}, l1-ratio={}, max-iterations={})",
             self.penalty, self.l1_ratio, self.max_iterations
         )
+    }
+
+    fn needs_one_hot(&self) -> bool {
+        true
     }
 }
 

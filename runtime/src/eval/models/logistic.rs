@@ -101,6 +101,10 @@ impl Model for LogisticRegressionModel {
             self.l2, self.max_iterations, self.fit_intercept
         )
     }
+
+    fn needs_one_hot(&self) -> bool {
+        true
+    }
 }
 
 /// What the training rows allowed to fit.

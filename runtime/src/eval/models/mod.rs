@@ -14,6 +14,7 @@ mod gradient_tree;
 mod linear;
 mod logistic;
 mod loss;
+mod one_hot;
 #[cfg(test)]
 pub(super) mod testdata;
 mod tree;
@@ -29,6 +30,7 @@ use boosting::GradientBoostingModel;
 use forest::{DecisionTreeModel, RandomForestModel};
 use linear::{ElasticNetModel, LinearRegressionModel};
 use logistic::LogisticRegressionModel;
+pub use one_hot::OneHotModel;
 
 /// A model that can be fitted on one part of the rows and asked about others.
 ///
@@ -62,6 +64,13 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     /// evaluator can cross-validate from per-fold Gram matrices in one pass over the rows.
     fn ordinary_least_squares(&self) -> Option<bool> {
         None
+    }
+
+    /// Whether the model reads every input as a quantity, so category codes must reach it
+    /// one-hot encoded ([`OneHotModel`]); trees split codes into groups and read them as
+    /// they are.
+    fn needs_one_hot(&self) -> bool {
+        false
     }
 }
 
