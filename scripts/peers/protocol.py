@@ -19,6 +19,7 @@ flow's init + run + both applies, OpenFE's fit + transform.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -84,7 +85,7 @@ def run_dataset(name, path, args):
     for fold, (train_rows, test_rows) in enumerate(splitter.split(frame, strata)):
         if fold >= args.folds:
             break
-        work = Path(args.work) / name / f"fold{fold}"
+        work = (Path(args.work) / name / f"fold{fold}").resolve()
         work.mkdir(parents=True, exist_ok=True)
         train, test = frame.iloc[train_rows], frame.iloc[test_rows]
         train.to_csv(work / "train.csv", index=False)
@@ -136,12 +137,14 @@ def run_openfe(train, test, target, task, work):
     train_x, test_x = readable(train_x), readable(test_x)
     categorical = [c for c in train_x.columns if str(train_x[c].dtype) == "category"]
     started = time.monotonic()
-    features = OpenFE().fit(
-        data=train_x, label=train[[target]], task=task, categorical_features=categorical,
-        n_jobs=os.cpu_count() or 1, seed=0, verbose=False,
-        tmp_save_path=str(work / "openfe_tmp.feather"))
-    new_train, new_test = transform(train_x, test_x, features[:OPENFE_FEATURES],
-                                    n_jobs=os.cpu_count() or 1)
+    # OpenFE's `transform` writes its temporary file to the working directory.
+    with contextlib.chdir(work):
+        features = OpenFE().fit(
+            data=train_x, label=train[[target]], task=task, categorical_features=categorical,
+            n_jobs=os.cpu_count() or 1, seed=0, verbose=False,
+            tmp_save_path=str(work / "openfe_tmp.feather"))
+        new_train, new_test = transform(train_x, test_x, features[:OPENFE_FEATURES],
+                                        n_jobs=os.cpu_count() or 1)
     seconds = time.monotonic() - started
     score = score_lightgbm(new_train, train[target], new_test, test[target], task)
     return {"openfe": score, "openfe_seconds": seconds}
