@@ -241,12 +241,6 @@ impl Evaluator {
         self.score_prediction(&prediction, test_target)
     }
 
-    /// The model held-out rows are scored with, described as in
-    /// [`describe`](Self::describe), when it is not the search's.
-    pub fn final_model(&self) -> Option<String> {
-        self.final_model.as_ref().map(|m| m.describe())
-    }
-
     fn run_folds(
         &self,
         x: ArrayView2<f64>,
@@ -444,7 +438,7 @@ fn in_fold(error: EvalError, index: usize, folds: usize) -> EvalError {
 #[cfg(test)]
 mod tests {
     use flow_dsl::{CvSpec, HyperValue, Loc, ModelKind, Sources, Spanned};
-    use ndarray::{Array2, array};
+    use ndarray::{Array1, Array2, array};
 
     use super::*;
     use crate::eval::argmax;
@@ -693,6 +687,41 @@ mod tests {
                 .expect("scores");
             assert_eq!(importance, [1.0, 0.0], "{}", evaluator.describe());
         }
+    }
+
+    #[test]
+    fn category_columns_reach_a_linear_model_one_hot_in_folds_and_on_held_out_rows() {
+        // y is a per-category mean, not monotone in the codes: a slope on the codes cannot
+        // follow it, indicators fit it exactly.
+        let means = [10.0, -4.0, 7.0, 0.0, 3.0];
+        let x = Array2::from_shape_fn((100, 1), |(i, _)| (i % 5) as f64);
+        let y: Array1<f64> = (0..100).map(|i| means[i % 5]).collect();
+        let spec = evaluator_spec(
+            ModelKind::LinearRegression,
+            Some(Metric::Rmse),
+            CvScheme::KFold { folds: 4 },
+        );
+        let evaluator = Evaluator::new(&spec, Target::Regression(y.clone()), 0).expect("valid");
+        let mean = |scores: Vec<f64>| scores.iter().sum::<f64>() / scores.len() as f64;
+        let as_codes = mean(evaluator.cross_validate(x.view(), &[]).expect("scores"));
+        let as_categories = mean(evaluator.cross_validate(x.view(), &[0]).expect("scores"));
+        assert!(as_codes > 3.0, "{as_codes}");
+        assert!(as_categories < 1e-6, "{as_categories}");
+        let (_, importance) = evaluator
+            .cross_validate_with_importance(x.view(), &[0])
+            .expect("scores");
+        assert_eq!(
+            importance,
+            [1.0],
+            "one input column, however many indicators"
+        );
+        // The held-out rows are encoded with the training rows' levels.
+        let test = array![[2.0], [1.0], [4.0]];
+        let test_y = Target::Regression(array![7.0, -4.0, 3.0]);
+        let held_out = evaluator
+            .score_held_out(x.view(), test.view(), &[0], &test_y)
+            .expect("scores");
+        assert!(held_out < 1e-6, "{held_out}");
     }
 
     #[test]
