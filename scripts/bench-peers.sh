@@ -7,7 +7,10 @@
 # skipped with a message when absent), prints the table and writes it into
 # docs/benchmarks.md between the `bench-peers` markers.
 #
-# Usage: scripts/bench-peers.sh [seconds of flow search per fold, default 120] [datasets…]
+# Usage: scripts/bench-peers.sh [seconds of flow search per fold, default 120] [--folds N]
+#        [--skip-openfe | --fresh-openfe] [datasets…]
+# OpenFE's result on a fold is stored in the fold's work folder and reused by later runs
+# (it does not depend on flow); --fresh-openfe runs it again.
 # LightGBM and OpenFE are installed from PyPI into $FLOW_TOOLS_DIR/peers (default
 # ~/.cache/flow-tools/peers). Uses $FLOW_BIN when set, else builds flow in release mode.
 # Work files go to target/bench-peers/. Takes about 5 folds × (budget + OpenFE) per dataset.

@@ -161,6 +161,10 @@ pub struct ExportArgs {
     /// The table the SELECT reads from.
     #[arg(long, default_value = "dataset")]
     pub table: String,
+    /// Export the best set's features even when the held-out rows scored them no better
+    /// than the base columns (by default, the base columns alone are exported then).
+    #[arg(long)]
+    pub unconfirmed: bool,
 }
 
 /// `flow apply`.
@@ -185,6 +189,10 @@ pub struct ApplyArgs {
     /// The output format.
     #[arg(long, value_enum, default_value_t = OutputFileFormat::Parquet)]
     pub format: OutputFileFormat,
+    /// Compute the best set's features even when the held-out rows scored them no better
+    /// than the base columns (by default, the base columns alone are written then).
+    #[arg(long)]
+    pub unconfirmed: bool,
 }
 
 /// The file format `flow apply` writes.

@@ -273,3 +273,112 @@ fn a_final_model_scores_the_held_out_rows_instead_of_the_search_model() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn features_the_held_out_rows_do_not_confirm_are_left_out_of_export_and_apply() {
+    // y = 2x + 3·x·z on the searched rows, but the interaction is gone from the latest
+    // quarter (the held-out rows): the search's product of x and z hurts there.
+    let mut state = 0x1234_5678_9abc_def1;
+    let mut csv = String::from("t,x,z,y\n");
+    for (t, x, _) in dataset() {
+        let x = x - 18.0;
+        let z = 10.0 * noise(&mut state);
+        let interaction = if t < CUTOFF { 3.0 * x * z } else { 0.0 };
+        let y = 2.0 * x + interaction + 0.1 * noise(&mut state);
+        let _ = writeln!(csv, "{t},{x},{z},{y}");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("data.csv"), csv).expect("writes the data");
+    let pipeline = dir.path().join("pipeline.kdl");
+    std::fs::write(
+        &pipeline,
+        r#"pipeline "gate" {
+    dataset {
+        source "data.csv"
+        target "y"
+        time "t"
+    }
+    space {
+        use "std.arithmetic"
+        exclude "t"
+        max-depth 1
+    }
+    evaluator {
+        model "linear-regression"
+        metric "rmse"
+        confirm 0.25
+    }
+    search {
+        iterations 20
+    }
+    output "results"
+}
+"#,
+    )
+    .expect("writes the pipeline");
+    let summary = summary_json(dir.path(), &pipeline);
+    let best: Vec<&str> = summary["best_features"]
+        .as_array()
+        .expect("a best set")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    let product = best
+        .iter()
+        .find(|f| f.starts_with("product("))
+        .expect("the search finds the interaction")
+        .to_string();
+    let held = &summary["held_out"];
+    assert!(
+        held["best"].as_f64() > held["baseline"].as_f64(),
+        "the product hurts on the held-out rows: {summary}"
+    );
+    assert_eq!(held["confirmed"], false, "{summary}");
+
+    // The summary says what export and apply will do.
+    let run = flow()
+        .current_dir(dir.path())
+        .args(["run", "pipeline.kdl", "--force"])
+        .output()
+        .expect("flow runs");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("the held-out rows did not confirm the features"),
+        "{}",
+        text(&run.stdout)
+    );
+
+    let export = |extra: &[&str]| {
+        let out = flow()
+            .current_dir(dir.path())
+            .args(["export", "results"])
+            .args(extra)
+            .output()
+            .expect("flow exports");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let (sql, note) = export(&[]);
+    assert!(sql.contains(": the base columns alone"), "{sql}");
+    assert!(!sql.contains(&product), "{sql}");
+    assert!(note.contains("only the base columns are given"), "{note}");
+    let (sql, note) = export(&["--unconfirmed"]);
+    assert!(sql.contains(&format!("AS \"{product}\"")), "{sql}");
+    assert!(note.contains("given anyway"), "{note}");
+
+    let apply = |extra: &[&str]| {
+        let out = flow()
+            .current_dir(dir.path())
+            .args(["apply", "results", "--input", "data.csv", "--format", "csv"])
+            .args(["-o", "applied.csv"])
+            .args(extra)
+            .output()
+            .expect("flow applies");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let written = std::fs::read_to_string(dir.path().join("applied.csv")).expect("written");
+        written.lines().next().unwrap_or_default().to_owned()
+    };
+    assert_eq!(apply(&[]), "y,x,z");
+    // CSV quotes the name: it holds a comma.
+    assert_eq!(apply(&["--unconfirmed"]), format!("y,x,z,\"{product}\""));
+}

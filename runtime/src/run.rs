@@ -18,7 +18,7 @@ use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
 use crate::resume;
 use crate::search::settled;
 use crate::store::{
-    BeginError, MetricRow, RunManifest, RunStatus, RunWriter, StoreLocation, export_sql,
+    BeginError, MetricRow, RunManifest, RunStatus, RunWriter, SetChoice, StoreLocation, export_sql,
     now_micros, read_metrics, resident_memory, this_host,
 };
 use tokio::sync::watch;
@@ -194,7 +194,7 @@ pub async fn run_pipeline(
         .map_err(|message| output_error(&location, message))?;
     let final_set = compiled.job.final_set.take();
     let (best, lookups) = settle_best(writer.manifest_mut(), searched, final_set)?;
-    let best_sql = export_sql(writer.manifest(), DATASET_TABLE, &lookups).ok();
+    let best_sql = export_sql(writer.manifest(), DATASET_TABLE, &lookups, SetChoice::Best).ok();
     let manifest = writer
         .commit(best_sql.as_deref(), &lookups)
         .await

@@ -15,7 +15,8 @@ use datafusion::prelude::{CsvReadOptions, SessionContext};
 use flow_runtime::features::{FeatureTable, ROW_ID};
 use flow_runtime::operator::log::{EvaluationRow, rows_from_batch};
 use flow_runtime::store::{
-    self, Results, RunManifest, RunStatus, StoreLocation, export_sql, file_schema, layout,
+    self, Results, RunManifest, RunStatus, SetChoice, StoreLocation, export_sql, file_schema,
+    layout,
 };
 use flow_runtime::{RunOptions, RunSummary, RuntimeError, load_pipeline, run_pipeline};
 use object_store::ObjectStoreExt;
@@ -184,7 +185,7 @@ async fn check_tables_with(results: &Results, summary: &RunSummary, fingerprint:
     let lookups = unwrap(results.lookups(run).await);
     assert_eq!(
         sql,
-        export_sql(run, "dataset", &lookups).expect("exportable")
+        export_sql(run, "dataset", &lookups, SetChoice::Best).expect("exportable")
     );
 }
 
@@ -371,7 +372,7 @@ async fn exported_sql_computes_the_features_the_run_evaluated() {
             .lookups(&run)
             .await,
     );
-    let sql = unwrap(export_sql(&run, "training data", &lookups));
+    let sql = unwrap(export_sql(&run, "training data", &lookups, SetChoice::Best));
     let ctx = SessionContext::new();
     ctx.register_csv(
         "\"training data\"",

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flow_runtime::RuntimeError;
-use flow_runtime::store::{Results, RunManifest, export_sql, rows_from_batch};
+use flow_runtime::store::{Results, RunManifest, SetChoice, export_sql, rows_from_batch};
 use flow_stdlib::Catalog;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -207,7 +207,9 @@ pub async fn gather(results: &Results, run: RunManifest) -> Result<ReportData, R
         None => Vec::new(),
     };
     let best_select = match results.lookups(&run).await {
-        Ok(lookups) => export_sql(&run, "dataset", &lookups).map_err(|e| e.to_string()),
+        Ok(lookups) => {
+            export_sql(&run, "dataset", &lookups, SetChoice::Best).map_err(|e| e.to_string())
+        }
         Err(e) => Err(e.to_string()),
     };
     let operations = operation_uses(&evaluations, &run.canonical_spec);

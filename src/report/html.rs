@@ -195,12 +195,20 @@ fn held_out_card(run: &RunManifest) -> String {
 /// holds none out.
 fn held_out_fact(run: &RunManifest) -> String {
     match (run.confirm_rows, &run.confirm_note) {
-        (Some(rows), _) => format!(
-            "{} on {rows} rows the search never saw: baseline {} → best {}",
-            escape(&run.held_out_label()),
-            score(run.confirm_baseline),
-            score(run.confirm_best)
-        ),
+        (Some(rows), _) => {
+            let verdict = if flow_runtime::store::unconfirmed(run).is_some() {
+                "; not confirmed, so <code>flow export</code> and <code>flow apply</code> give \
+                 the base columns alone (<code>--unconfirmed</code> gives the features)"
+            } else {
+                ""
+            };
+            format!(
+                "{} on {rows} rows the search never saw: baseline {} → best {}{verdict}",
+                escape(&run.held_out_label()),
+                score(run.confirm_baseline),
+                score(run.confirm_best)
+            )
+        }
         (None, Some(why)) => format!("not scored: {}", escape(why)),
         (None, None) => "none (the pipeline sets <code>confirm #false</code>: the scores above \
              are cross-validated on the rows searched)"

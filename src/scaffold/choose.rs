@@ -25,6 +25,16 @@ pub const LOOP_TREES: u32 = 50;
 /// Boosting rounds of the final model, which scores the held-out rows twice per run: as
 /// many as a model one ships.
 pub const FINAL_TREES: u32 = 200;
+/// Depth of every boosted tree init writes, in the loop and in the final model: deep
+/// enough to model interactions itself, as the boosted models people ship do (LightGBM
+/// grows 31 leaves). Shallow trees (the default 3) leave interactions to the features, so
+/// a search with them keeps products and ratios a shipped model does not need: on
+/// bikeshare, depth 3 scores RMSE 41.8 on held-out rows, depth 6 31.5, LightGBM's
+/// defaults 31.5 on the test fold (docs/init.md).
+pub const TREE_DEPTH: u32 = 6;
+/// Fewest rows in a leaf of those trees (LightGBM's default, 20): with deeper trees, it
+/// keeps leaves from fitting a handful of rows on small tables.
+pub const LEAF_ROWS: u32 = 20;
 /// A numeric column that correlates with a numeric target at least this much (in absolute
 /// value) is taken for a leak.
 pub const LEAK_CORRELATION: f64 = 0.99;
@@ -212,9 +222,12 @@ pub fn evaluation(target: &TargetProfile, rows: u64) -> Result<Evaluation, Unusa
         task_reason,
         model,
         model_reason,
-        final_model: ("gradient-boosting", format!("trees={FINAL_TREES}")),
+        final_model: (
+            "gradient-boosting",
+            format!("trees={FINAL_TREES} max-depth={TREE_DEPTH} min-samples-leaf={LEAF_ROWS}"),
+        ),
         final_model_reason: format!(
-            "The held-out rows (a fifth, never searched) are scored with gradient boosting of {FINAL_TREES} rounds, the model you would ship: its uplift there is the one to believe."
+            "The held-out rows (a fifth, never searched) are scored with gradient boosting of {FINAL_TREES} rounds of trees {TREE_DEPTH} deep, close to the model you would ship: its uplift there is the one to believe, and export and apply give the features only if it is positive."
         ),
         metric,
         metric_reason,
@@ -233,10 +246,12 @@ fn boosted_search(searched: u64, outputs: u64) -> ((&'static str, String), Strin
     (
         (
             "gradient-boosting",
-            format!("trees={LOOP_TREES} learning-rate=0.2"),
+            format!(
+                "trees={LOOP_TREES} learning-rate=0.2 max-depth={TREE_DEPTH} min-samples-leaf={LEAF_ROWS}"
+            ),
         ),
         format!(
-            "{searched} rows searched{per_class}: few enough to search with gradient boosting, the kind of model most tables are shipped with, so the features kept are those that help it rather than a linear model. {LOOP_TREES} rounds at a learning rate of 0.2 keep each evaluation quick; the final model below takes more."
+            "{searched} rows searched{per_class}: few enough to search with gradient boosting, the kind of model most tables are shipped with, so the features kept are those that help it rather than a linear model. Its trees are {TREE_DEPTH} deep, as a shipped model's are, so features that only stand in for an interaction the trees find anyway do not look like gains; {LOOP_TREES} rounds at a learning rate of 0.2 keep each evaluation quick, and the final model below takes more."
         ),
     )
 }

@@ -17,6 +17,12 @@ pub const ITERATIONS: u64 = 200;
 pub const TIME_LIMIT: &str = "1m";
 /// Its seed.
 pub const SEED: u64 = 42;
+/// Its patience, per input column: the search stops after this many scored feature sets
+/// per column without a better score. Better scores found after a long stall are mostly
+/// fold noise the held-out rows do not confirm; a wider table has more first steps to try.
+pub const PATIENCE_PER_COLUMN: u64 = 10;
+/// The least patience written, however few the columns.
+pub const MIN_PATIENCE: u64 = 100;
 /// Datasets with more rows than this are sampled to this many, so a minute is enough.
 pub const SAMPLE_ROWS: u64 = 50_000;
 
@@ -132,7 +138,12 @@ fn write(
     kdl.blank();
     write_evaluator(&mut kdl, &scaffold.evaluation);
     kdl.blank();
-    write_search(&mut kdl);
+    let inputs = profile
+        .columns
+        .iter()
+        .filter(|c| c.name != target.name && !scaffold.roles.leaves_out(&c.name))
+        .count() as u64;
+    write_search(&mut kdl, inputs);
     kdl.blank();
     kdl.comment("Results are Parquet tables in `results/` next to this file: `flow runs results` lists the runs, `flow query results \"SELECT …\"` queries them, `flow export results` prints the best feature set as SQL.");
     kdl.node("output \"results\"");
@@ -243,13 +254,19 @@ fn write_evaluator(kdl: &mut KdlText, evaluation: &Evaluation) {
     kdl.close();
 }
 
-fn write_search(kdl: &mut KdlText) {
+/// The search block, for a table of `inputs` feature columns.
+fn write_search(kdl: &mut KdlText, inputs: u64) {
     kdl.open("search");
     kdl.comment(&format!(
         "About a minute: the search stops after {ITERATIONS} evaluated feature sets or after {TIME_LIMIT}, whichever comes first. For a longer search raise both; `-S search.iterations=1000 -S search.time-limit=10m` on `flow run` tries that without editing this file."
     ));
     kdl.node(&format!("iterations {ITERATIONS}"));
     kdl.node(&format!("time-limit {}", string(TIME_LIMIT)));
+    let patience = (PATIENCE_PER_COLUMN * inputs).max(MIN_PATIENCE);
+    kdl.comment(&format!(
+        "It also stops once {patience} feature sets in a row ({PATIENCE_PER_COLUMN} per input column, at least {MIN_PATIENCE}) found no better score: gains found after a long stall are mostly fold noise that the held-out rows do not confirm."
+    ));
+    kdl.node(&format!("patience {patience}"));
     kdl.comment("The same data and seed give the same search (though a time limit may stop it at another point).");
     kdl.node(&format!("seed {SEED}"));
     kdl.close();

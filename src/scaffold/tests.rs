@@ -98,6 +98,23 @@ fn two_classes_get_gradient_boosting_scored_by_auc_on_stratified_folds() {
     assert_eq!(scaffold.evaluation.cv, ("stratified", 5));
     assert_eq!(module_names(&scaffold), ["std.numeric", "std.arithmetic"]);
     assert_eq!(spec.search.iterations, ITERATIONS);
+    // Two input columns: the least patience.
+    assert_eq!(spec.search.patience, Some(MIN_PATIENCE));
+    // Trees as deep as a shipped model's, in the loop and in the final model.
+    for line in [
+        "model \"gradient-boosting\"",
+        "final-model \"gradient-boosting\"",
+    ] {
+        let written = scaffold
+            .text
+            .lines()
+            .find(|l| l.trim_start().starts_with(line))
+            .unwrap_or_default();
+        assert!(
+            written.ends_with("max-depth=6 min-samples-leaf=20"),
+            "{written}"
+        );
+    }
     assert_eq!(spec.output.location.value, "results");
     assert_eq!(spec.name.value, "sales");
     assert!(
@@ -429,5 +446,20 @@ fn targets_that_cannot_be_predicted_say_why() {
     assert!(
         error.message.contains("`id` is a row identifier"),
         "{error:?}"
+    );
+}
+
+#[test]
+fn a_wide_table_gets_patience_for_each_input_column() {
+    let mut columns: Vec<ColumnProfile> = (0..30)
+        .map(|i| column(&format!("x{i}"), ColumnType::Float, 400))
+        .collect();
+    columns.push(column("benign", ColumnType::Integer, 2));
+    let data = profile(500, columns);
+    let target = target(&data, "benign", &[("1", 300), ("0", 200)]);
+    let scaffold = scaffold(&data, &target, &options()).expect("scaffolds");
+    assert_eq!(
+        load(&scaffold).spec.search.patience,
+        Some(30 * PATIENCE_PER_COLUMN)
     );
 }

@@ -126,6 +126,31 @@ impl Lookup {
 }
 
 impl Fitted {
+    /// Whether `feature` is an input column passed through as it is (a base column).
+    fn is_plain(feature: &FittedFeature) -> bool {
+        feature.sql == quote_ident(&feature.name)
+    }
+
+    /// Whether the set holds any engineered feature (anything besides input columns).
+    pub fn has_engineered(&self) -> bool {
+        !self.features.iter().all(Self::is_plain)
+    }
+
+    /// The set without its engineered features: the input columns it passes through,
+    /// which read no lookup table.
+    #[must_use]
+    pub fn base_only(&self) -> Self {
+        Self {
+            features: self
+                .features
+                .iter()
+                .filter(|f| Self::is_plain(f))
+                .cloned()
+                .collect(),
+            lookups: Vec::new(),
+        }
+    }
+
     /// The `SELECT` computing the features over `table`, each lookup read from the
     /// matching `sources` item (a table name or a parenthesised query): the `carry` columns
     /// of the input first, then the features, in input row order.
@@ -137,7 +162,7 @@ impl Fitted {
             .map(|c| quote_ident(c))
             .collect();
         for feature in &self.features {
-            if feature.sql == quote_ident(&feature.name) {
+            if Self::is_plain(feature) {
                 select.push(feature.sql.clone());
             } else {
                 select.push(format!("{} AS {}", feature.sql, quote_ident(&feature.name)));

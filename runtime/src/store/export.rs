@@ -64,6 +64,67 @@ pub fn fitted_features(run: &RunManifest) -> Result<Fitted, RuntimeError> {
     }
 }
 
+/// Which feature set `flow export` and `flow apply` give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SetChoice {
+    /// The best set, unless the held-out rows found it no better than the base columns:
+    /// then the base columns alone, so features that did not transfer are not shipped.
+    #[default]
+    Confirmed,
+    /// The best set, whatever the held-out rows say (`--unconfirmed`).
+    Best,
+}
+
+/// Why the held-out rows do not confirm `run`'s best set, when they scored it no better
+/// than the base columns (a held-out uplift of 0 or less); `None` when they confirm it or
+/// no rows were held out, or the best set is the base columns alone.
+pub fn unconfirmed(run: &RunManifest) -> Option<String> {
+    let uplift = run.confirm_uplift?;
+    let engineered = run
+        .best_features
+        .iter()
+        .any(|f| !run.input_columns.contains(f));
+    if uplift > 0.0 || !engineered {
+        return None;
+    }
+    let score = |s: Option<f64>| s.map_or("-".to_owned(), |v| format!("{v:.6}"));
+    Some(format!(
+        "on the {} held-out rows the search never saw, its best set scored {} {} against \
+         {} for the base columns alone (held-out uplift {:+.2} %)",
+        run.confirm_rows.unwrap_or_default(),
+        run.held_out_label(),
+        score(run.confirm_best),
+        score(run.confirm_baseline),
+        uplift * 100.0,
+    ))
+}
+
+/// The feature set `flow export` or `flow apply` gives for a run.
+#[derive(Debug, Clone)]
+pub struct ChosenSet {
+    /// The fitted features to compute.
+    pub fitted: Fitted,
+    /// Why the engineered features were left out (only the base columns are given), when
+    /// they were: the held-out rows did not confirm them.
+    pub withheld: Option<String>,
+}
+
+/// The fitted set of `run` that `choice` gives: the best set, or its base columns alone
+/// when [`SetChoice::Confirmed`] and the held-out rows did not confirm it.
+pub fn chosen_features(run: &RunManifest, choice: SetChoice) -> Result<ChosenSet, RuntimeError> {
+    let fitted = fitted_features(run)?;
+    match unconfirmed(run) {
+        Some(why) if choice == SetChoice::Confirmed && fitted.has_engineered() => Ok(ChosenSet {
+            fitted: fitted.base_only(),
+            withheld: Some(why),
+        }),
+        _ => Ok(ChosenSet {
+            fitted,
+            withheld: None,
+        }),
+    }
+}
+
 /// How lookup tables appear in a feature query.
 enum LookupForm<'a> {
     /// As `VALUES` where they are small enough ([`INLINE_ROWS`]), else by name.
@@ -72,22 +133,29 @@ enum LookupForm<'a> {
     Named,
 }
 
-/// The best feature set of `run` as one `SELECT` over `table`: the id column (if the
-/// dataset has one), then every feature of the set, named as the search named it, with
-/// every statistic frozen at its training value. `lookups` are the run's lookup tables
-/// ([`Results::lookups`](super::Results::lookups)); small ones are written inline.
+/// The feature set of `run` that `choice` gives ([`chosen_features`]) as one `SELECT`
+/// over `table`: the id column (if the dataset has one), then every feature of the set,
+/// named as the search named it, with every statistic frozen at its training value.
+/// `lookups` are the run's lookup tables ([`Results::lookups`](super::Results::lookups));
+/// small ones are written inline.
 pub fn export_sql(
     run: &RunManifest,
     table: &str,
     lookups: &[RecordBatch],
+    choice: SetChoice,
 ) -> Result<String, RuntimeError> {
-    let fitted = fitted_features(run)?;
+    let ChosenSet { fitted, withheld } = chosen_features(run, choice)?;
     let carry: Vec<String> = run.id_column.iter().cloned().collect();
     let body = feature_query(&fitted, table, &LookupForm::Inline(lookups), &carry);
     let comment = |text: &str| text.replace(['\n', '\r'], " ");
     let score = |s: Option<f64>| s.map_or("-".to_owned(), |v| format!("{v:.6}"));
+    let what = if withheld.is_some() {
+        "the base columns alone"
+    } else {
+        "the best feature set"
+    };
     let mut header = format!(
-        "-- flow run {} of pipeline \"{}\": the best feature set\n-- {} {} (baseline {}) \
+        "-- flow run {} of pipeline \"{}\": {what}\n-- {} {} (baseline {}) \
          cross-validated on the rows searched, data {}\n",
         run.run_id,
         comment(&run.pipeline),
@@ -103,6 +171,17 @@ pub fn export_sql(
             score(run.confirm_best),
             score(run.confirm_baseline),
         ));
+    }
+    match (&withheld, unconfirmed(run)) {
+        (Some(_), _) => header.push_str(
+            "-- The held-out rows did not confirm the best set's features, so they are left out;\n\
+             -- `flow export --unconfirmed` gives them anyway.\n",
+        ),
+        (None, Some(_)) => header.push_str(
+            "-- The held-out rows did not confirm these features: they scored no better there than\n\
+             -- the base columns alone.\n",
+        ),
+        (None, None) => {}
     }
     let frozen = fitted
         .features
@@ -274,6 +353,8 @@ pub struct ApplyOptions {
     pub keep: Vec<String>,
     /// The output format.
     pub format: ApplyFormat,
+    /// Which feature set to compute.
+    pub choice: SetChoice,
 }
 
 /// What `flow apply` wrote.
@@ -285,9 +366,12 @@ pub struct Applied {
     pub columns: Vec<String>,
     /// Where.
     pub output: String,
+    /// Why only the base columns were written, when the held-out rows did not confirm
+    /// the best set's features ([`SetChoice::Confirmed`]).
+    pub withheld: Option<String>,
 }
 
-/// Computes the best feature set of `run` on the data at `input` (CSV, Parquet or JSON,
+/// Computes the feature set of `run` that `options.choice` gives on the data at `input` (CSV, Parquet or JSON,
 /// local or `s3://`) with its statistics frozen (`lookups` are the run's lookup tables),
 /// and writes it in input row order as one file at `output` (local or `s3://`): the id and
 /// target columns when the input has them, the `keep` columns, then the features.
@@ -300,7 +384,9 @@ pub async fn apply(
     options: &ApplyOptions,
 ) -> Result<Applied, RuntimeError> {
     const TABLE: &str = "input";
-    let fitted = fitted_features(run)?;
+    let ChosenSet { fitted, withheld } = chosen_features(run, options.choice)?;
+    // The base columns alone read no lookup table.
+    let lookups = if withheld.is_some() { &[] } else { lookups };
     // The search's settings, so window features come out as the search computed them.
     let ctx = SessionContext::new_with_config(crate::plan::search_session_config());
     for (i, table) in lookups.iter().enumerate() {
@@ -407,6 +493,7 @@ pub async fn apply(
         rows,
         columns,
         output: output_url,
+        withheld,
     })
 }
 

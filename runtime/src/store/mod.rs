@@ -18,7 +18,8 @@ mod tables;
 mod writer;
 
 pub use export::{
-    Applied, ApplyFormat, ApplyOptions, INLINE_ROWS, apply, export_sql, fitted_features, quote,
+    Applied, ApplyFormat, ApplyOptions, ChosenSet, INLINE_ROWS, SetChoice, apply, chosen_features,
+    export_sql, fitted_features, quote, unconfirmed,
 };
 pub use format::{OutputFormat, render};
 pub use identity::{CONTENT_HASH_LIMIT, RunIdentity, identify, run_id};

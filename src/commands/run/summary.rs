@@ -300,6 +300,15 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
     } else if let Some(why) = &m.confirm_note {
         let _ = writeln!(out, "held-out rows not scored: {why}");
     }
+    if flow_runtime::store::unconfirmed(m).is_some() {
+        let _ = writeln!(
+            out,
+            "{}",
+            palette.dim(
+                "the held-out rows did not confirm the features: `flow export` and `flow apply` give the base columns alone (`--unconfirmed` gives the features)"
+            )
+        );
+    }
     let top: Vec<TopFeature> = top_features(s).into_iter().take(TOP_FEATURES).collect();
     if !top.is_empty() {
         let _ = writeln!(
@@ -392,6 +401,7 @@ fn held_out_json(m: &flow_runtime::store::RunManifest) -> serde_json::Value {
             "baseline": baseline,
             "best": best,
             "uplift": m.confirm_uplift,
+            "confirmed": flow_runtime::store::unconfirmed(m).is_none(),
         }),
         _ => m.confirm_note.as_ref().map_or(
             serde_json::Value::Null,
