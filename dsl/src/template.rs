@@ -164,8 +164,9 @@ impl SqlTemplate {
         .is_break()
     }
 
-    /// Checks the template is exactly one SQL expression without subqueries, with every
-    /// placeholder standing for a column.
+    /// Checks the template is exactly one SQL expression without subqueries, of bounded
+    /// size, that reads data only through its placeholders (no column named directly) and
+    /// calls no function whose value changes from run to run.
     pub fn validate_sql(&self) -> Result<(), TemplateError> {
         let sql = self.render(|name| format!("\"__{name}\""));
         let fail = |message: String, help: &str| TemplateError {
@@ -173,6 +174,15 @@ impl SqlTemplate {
             range: None,
             help: help.to_owned(),
         };
+        if self.text.len() > MAX_TEMPLATE_BYTES {
+            return Err(fail(
+                format!(
+                    "the template is {} bytes long; at most {MAX_TEMPLATE_BYTES} are allowed",
+                    self.text.len()
+                ),
+                SIZE_HELP,
+            ));
+        }
         let first_word = sql
             .split(|c: char| !c.is_ascii_alphabetic())
             .find(|w| !w.is_empty())
@@ -227,9 +237,150 @@ impl SqlTemplate {
                  (`… OVER (PARTITION BY …)`) instead of subqueries",
             ));
         }
-        Ok(())
+        self.check_reads(&expr)
+    }
+
+    /// Checks what the parsed template `expr` reads and calls: only its placeholders (no
+    /// column by name), no volatile function, at most [`MAX_TEMPLATE_TERMS`] terms.
+    fn check_reads(&self, expr: &Expr) -> Result<(), TemplateError> {
+        let names = self.placeholder_names();
+        let placeholders = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Placeholder { .. }))
+            .count();
+        let mut terms = 0usize;
+        let mut placeholders_read = 0usize;
+        let found = visit_expressions(expr, |e| {
+            terms += 1;
+            match e {
+                Expr::Identifier(ident) => {
+                    let rendered = ident.quote_style == Some('"')
+                        && ident
+                            .value
+                            .strip_prefix("__")
+                            .is_some_and(|name| names.contains(&name));
+                    placeholders_read += usize::from(rendered);
+                    if rendered && placeholders_read <= placeholders {
+                        ControlFlow::Continue(())
+                    } else {
+                        ControlFlow::Break(Read::Column(written(ident)))
+                    }
+                }
+                Expr::CompoundIdentifier(parts) => ControlFlow::Break(Read::Column(
+                    parts.iter().map(written).collect::<Vec<_>>().join("."),
+                )),
+                Expr::Function(f) => {
+                    let name = f
+                        .name
+                        .0
+                        .last()
+                        .map(|part| part.to_string().trim_matches('"').to_ascii_lowercase())
+                        .unwrap_or_default();
+                    if VOLATILE_FUNCTIONS.contains(&name.as_str()) {
+                        ControlFlow::Break(Read::Volatile(name))
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                }
+                _ => ControlFlow::Continue(()),
+            }
+        });
+        match found {
+            ControlFlow::Break(Read::Column(column)) => Err(TemplateError {
+                message: format!(
+                    "the template reads the column `{column}` by name; a template reaches data \
+                     only through its placeholders"
+                ),
+                range: self.locate(&column),
+                help: "declare an input (`input \"x\" type=\"numeric\"`) and write `{x}`, so \
+                       the search chooses the column; the target is `{target}`, read only out \
+                       of fold (with `{fold}`); quote text in single quotes (`'text'`)"
+                    .to_owned(),
+            }),
+            ControlFlow::Break(Read::Volatile(name)) => Err(TemplateError {
+                message: format!(
+                    "the template calls `{name}`, whose value changes from run to run (or row \
+                     to row)"
+                ),
+                range: self.locate(&name),
+                help: "the same pipeline, data and seed must give the same search, so a \
+                       template computes only from its inputs; remove the call"
+                    .to_owned(),
+            }),
+            ControlFlow::Continue(()) if terms > MAX_TEMPLATE_TERMS => Err(TemplateError {
+                message: format!(
+                    "the template has {terms} SQL terms; at most {MAX_TEMPLATE_TERMS} are allowed"
+                ),
+                range: None,
+                help: SIZE_HELP.to_owned(),
+            }),
+            ControlFlow::Continue(()) => Ok(()),
+        }
+    }
+
+    /// Where `written` first stands in the template text outside a placeholder as a whole
+    /// word, case-insensitively: (byte offset, length).
+    fn locate(&self, written: &str) -> Option<(usize, usize)> {
+        let text = self.text.to_ascii_lowercase();
+        let target = written.to_ascii_lowercase();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        text.match_indices(&target)
+            .map(|(at, _)| at)
+            .find(|&at| {
+                let before = text[..at].chars().next_back();
+                let after = text[at + target.len()..].chars().next();
+                let in_placeholder = self.segments.iter().any(|s| {
+                    matches!(s, Segment::Placeholder { offset, len, .. }
+                        if at >= *offset && at < offset + len)
+                });
+                !word(before) && !word(after) && !in_placeholder
+            })
+            .map(|at| (at, written.len()))
     }
 }
+
+/// What a template reads that it may not.
+enum Read {
+    /// A column named directly (as written).
+    Column(String),
+    /// A function whose value changes from run to run.
+    Volatile(String),
+}
+
+/// `ident` as written in SQL: quoted when it was.
+fn written(ident: &sqlparser::ast::Ident) -> String {
+    match ident.quote_style {
+        Some(q) => format!("{q}{}{q}", ident.value),
+        None => ident.value.clone(),
+    }
+}
+
+/// The longest template accepted, in bytes: ten times the standard library's longest, and
+/// short enough that no expression it holds nests deep enough to strain a stack.
+pub const MAX_TEMPLATE_BYTES: usize = 4_000;
+
+/// The most SQL terms (expressions and their sub-expressions) a template may hold.
+pub const MAX_TEMPLATE_TERMS: usize = 500;
+
+/// Functions whose value is not a function of the row: random numbers, identifiers and
+/// the clock. They would make two runs of the same pipeline differ.
+const VOLATILE_FUNCTIONS: [&str; 11] = [
+    "random",
+    "rand",
+    "uuid",
+    "gen_random_uuid",
+    "now",
+    "today",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "localtime",
+    "localtimestamp",
+];
+
+const SIZE_HELP: &str = "write smaller operations: the search composes them (`space { max-depth … }`), \
+                         so one template needs only one step";
 
 /// Words that start a statement and never an expression.
 const STATEMENT_KEYWORDS: [&str; 16] = [
@@ -289,6 +440,66 @@ mod tests {
         ] {
             let t = SqlTemplate::parse(sql).expect("placeholders are fine");
             assert!(t.validate_sql().is_err(), "accepted `{sql}`");
+        }
+    }
+
+    #[test]
+    fn rejects_columns_read_by_name_and_points_at_them() {
+        for (sql, column) in [
+            ("{x} * 0 + \"progression\"", "\"progression\""),
+            ("{x} + progression", "progression"),
+            ("avg(salary) OVER (PARTITION BY {x})", "salary"),
+            ("{x} + t.y", "t.y"),
+            ("{x} + \"__x\"", "\"__x\""),
+        ] {
+            let t = SqlTemplate::parse(sql).expect("placeholders are fine");
+            let e = t.validate_sql().expect_err(sql);
+            assert!(e.message.contains(&format!("`{column}`")), "{sql}: {e:?}");
+            let (at, len) = e.range.expect("located");
+            assert_eq!(&sql[at..at + len], column, "{sql}");
+        }
+    }
+
+    #[test]
+    fn rejects_functions_that_change_between_runs() {
+        for sql in [
+            "{x} + random()",
+            "uuid()",
+            "{x} * extract(epoch FROM now())",
+            "CURRENT_TIMESTAMP",
+            "{x} + RANDOM()",
+        ] {
+            let t = SqlTemplate::parse(sql).expect("placeholders are fine");
+            let e = t.validate_sql().expect_err(sql);
+            assert!(e.message.contains("changes from run to run"), "{sql}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_templates_too_big_to_evaluate_safely() {
+        let chain = vec!["{x}"; 5_000].join(" + ");
+        let t = SqlTemplate::parse(&chain).expect("placeholders are fine");
+        let e = t.validate_sql().expect_err("too long");
+        assert!(e.message.contains("bytes long"), "{e:?}");
+        let terms = vec!["{x}"; 300].join(" + ");
+        let t = SqlTemplate::parse(&terms).expect("placeholders are fine");
+        let e = t.validate_sql().expect_err("too many terms");
+        assert!(e.message.contains("SQL terms"), "{e:?}");
+    }
+
+    #[test]
+    fn keywords_literals_and_stars_are_not_columns() {
+        for sql in [
+            "CASE WHEN {x} IS NULL THEN NULL ELSE {x} END",
+            "count(*) OVER (PARTITION BY {x})",
+            "avg({x}) OVER (ORDER BY {x} ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)",
+            "CAST({x} AS DOUBLE) + 1e0",
+            "extract(year FROM {x})",
+            "{x} || 'progression'",
+            "{x} IS NOT DISTINCT FROM TRUE",
+        ] {
+            let t = SqlTemplate::parse(sql).expect("placeholders are fine");
+            assert_eq!(t.validate_sql(), Ok(()), "{sql}");
         }
     }
 

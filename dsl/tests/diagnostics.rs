@@ -172,6 +172,24 @@ fn template_with_ddl() {
 }
 
 #[test]
+fn template_reading_a_column_by_name() {
+    check(
+        "template_reads_column_by_name",
+        ErrorKind::InvalidTemplate,
+        "\"progression\"",
+    );
+}
+
+#[test]
+fn template_calling_a_volatile_function() {
+    check(
+        "template_volatile_function",
+        ErrorKind::InvalidTemplate,
+        "random",
+    );
+}
+
+#[test]
 fn template_with_an_undeclared_placeholder() {
     check(
         "template_undeclared_placeholder",
