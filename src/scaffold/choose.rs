@@ -14,10 +14,11 @@ pub const FOLDS: u64 = 5;
 /// score, few enough that one evaluation stays fast.
 pub const FOREST_TREES: u32 = 50;
 /// Up to this many searched rows times boosted outputs (one, or one per class beyond two),
-/// the search's own model is gradient boosting: one 5-fold evaluation of 50 rounds on the
-/// 40,000 searched rows of a 50,000-row sample took 0.57 s on two cores (two at once;
-/// docs/init.md), so a one-minute search still scores a couple of hundred feature sets. Beyond it (many classes on many rows), a random
-/// forest runs in the loop and gradient boosting only scores the held-out rows.
+/// the search's own model is gradient boosting: one 5-fold evaluation of 50 rounds of
+/// depth-6 trees on the 40,000 searched rows of a 50,000-row sample took 0.94 s on two
+/// cores (two at once; docs/init.md), so a one-minute search still scores over a hundred
+/// feature sets. Beyond it (many classes on many rows), a random forest runs in the loop
+/// and gradient boosting only scores the held-out rows.
 pub const BOOSTED_SEARCH_CELLS: u64 = 100_000;
 /// Boosting rounds of the model in the loop: a quarter of the final model's, so an
 /// evaluation costs about a quarter as much, with twice its step (a learning rate of 0.2).
