@@ -225,6 +225,25 @@ fn ragged_rows_are_refused_with_their_line() {
 }
 
 #[test]
+fn an_absolute_dataset_path_is_named_whole_in_errors() {
+    let case = Case::csv("a,b,y\n1,2,3\n4,5\n1,2,3\n", "y");
+    let absolute = case.path("d.csv").display().to_string();
+    case.pipeline(&absolute, "y", "", "decision-tree");
+    let out = case.run();
+    refused(
+        &out,
+        &[
+            &format!("cannot read the dataset {absolute}"),
+            &format!("CSV file {absolute}"),
+        ],
+    );
+    // DataFusion names the file by its object-store path, without the leading `/`.
+    let stripped = format!(" {}", absolute.trim_start_matches('/'));
+    let said = normalise(&text(&out.stderr));
+    assert!(!said.contains(&stripped), "a path lost its root:\n{said}");
+}
+
+#[test]
 fn a_file_with_another_delimiter_says_which_to_declare() {
     let data = numbers(|i| format!("{}", i % 3)).replace(',', ";");
     let case = Case::csv(&data, "y");

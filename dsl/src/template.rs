@@ -471,7 +471,10 @@ mod tests {
         ] {
             let t = SqlTemplate::parse(sql).expect("placeholders are fine");
             let e = t.validate_sql().expect_err(sql);
-            assert!(e.message.contains("changes from run to run"), "{sql}: {e:?}");
+            assert!(
+                e.message.contains("changes from run to run"),
+                "{sql}: {e:?}"
+            );
         }
     }
 

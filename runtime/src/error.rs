@@ -27,7 +27,7 @@ pub enum RuntimeError {
     #[diagnostic(transparent)]
     Spec(Diagnostics),
     /// The data cannot be read or does not fit the pipeline.
-    #[error("cannot read the dataset {location}: {message}")]
+    #[error("cannot read the dataset {location}: {}", with_root(message, location))]
     #[diagnostic(code(flow::dataset), help("{help}"))]
     Dataset {
         /// The dataset location as resolved.
@@ -157,5 +157,52 @@ impl RuntimeError {
     /// Whether the user can fix this (exit code 1) rather than flow failing (exit code 2).
     pub fn is_user_error(&self) -> bool {
         !matches!(self, Self::Internal(_))
+    }
+}
+
+/// `message` with `location`, an absolute path, written whole where it lost its leading
+/// `/`: DataFusion names files by their object-store path, which has none.
+pub(crate) fn with_root(message: &str, location: &str) -> String {
+    let Some(relative) = location.strip_prefix('/').filter(|r| !r.is_empty()) else {
+        return message.to_owned();
+    };
+    let mut out = String::with_capacity(message.len() + 1);
+    let mut rest = 0;
+    for (at, _) in message.match_indices(relative) {
+        if at < rest {
+            continue;
+        }
+        out.push_str(&message[rest..at]);
+        if !message[..at].ends_with('/') {
+            out.push('/');
+        }
+        out.push_str(relative);
+        rest = at + relative.len();
+    }
+    out.push_str(&message[rest..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_root;
+
+    #[test]
+    fn absolute_paths_keep_their_root_in_messages() {
+        assert_eq!(
+            with_root(
+                "Error when processing CSV file tmp/abs/bad.csv caused by …",
+                "/tmp/abs/bad.csv"
+            ),
+            "Error when processing CSV file /tmp/abs/bad.csv caused by …"
+        );
+        // Already whole, relative or remote: unchanged.
+        for (message, location) in [
+            ("no file /tmp/a.csv", "/tmp/a.csv"),
+            ("file data/a.csv", "data/a.csv"),
+            ("object a/b.csv", "s3://bucket/a/b.csv"),
+        ] {
+            assert_eq!(with_root(message, location), message);
+        }
     }
 }

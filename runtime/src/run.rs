@@ -164,6 +164,7 @@ pub async fn run_pipeline(
             checkpoint(&mut writer, &mut followed)
                 .await
                 .map_err(|message| output_error(&location, message))?;
+            writer.manifest_mut().stop_reason = Some("interrupted".to_owned());
             let manifest = writer
                 .interrupt()
                 .await
@@ -223,6 +224,7 @@ fn settle_best(
 ) -> Result<(EvaluationRow, Vec<RecordBatch>), RuntimeError> {
     m.best_node_id = Some(searched.node_id);
     let Some(FinalSet {
+        stopped,
         lean,
         fit,
         confirmation,
@@ -239,6 +241,7 @@ fn settle_best(
             lean.node_id, searched.node_id
         )));
     }
+    m.stop_reason = Some(stopped.as_str().to_owned());
     let mut best = searched;
     #[allow(clippy::cast_precision_loss)]
     let k = lean.folds.len().max(1) as f64;
@@ -492,10 +495,7 @@ async fn follow(
         if last_checkpoint.elapsed() >= interval {
             checkpoint(writer, followed)
                 .await
-                .map_err(|message| RuntimeError::Output {
-                    location: writer.manifest().data_location.clone(),
-                    message,
-                })?;
+                .map_err(|message| output_error(writer.location(), message))?;
             last_checkpoint = Instant::now();
         }
     }
@@ -510,10 +510,7 @@ async fn running(writer: &mut RunWriter) -> Result<(), RuntimeError> {
         writer
             .transition(RunStatus::Running)
             .await
-            .map_err(|message| RuntimeError::Output {
-                location: writer.manifest().data_location.clone(),
-                message,
-            })?;
+            .map_err(|message| output_error(writer.location(), message))?;
     }
     Ok(())
 }
@@ -601,6 +598,7 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
             .final_model
             .as_ref()
             .map(|m| m.kind.value.name().to_owned()),
+        stop_reason: None,
         id_column: spec.dataset.id.as_ref().map(|c| c.value.clone()),
         input_columns: compiled
             .input_columns

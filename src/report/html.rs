@@ -299,6 +299,11 @@ fn summary(out: &mut String, data: &ReportData) {
             format!("{} → {}", score(run.baseline), score(run.best_score)),
         ),
         ("held-out rows", held_out_fact(run)),
+        (
+            "stopped",
+            run.stop_description()
+                .map_or_else(|| "—".to_owned(), |why| escape(&why)),
+        ),
         ("seed", run.seed.to_string()),
         (
             "spec hash",

@@ -23,7 +23,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::confirm::{Confirmed, HeldOut, confirm};
 use super::halving::{Rungs, rank, sampled_score};
-use super::job::{Confirmation, FinalSet, LeanSet, SearchJob};
+use super::job::{Confirmation, FinalSet, LeanSet, SearchJob, StopReason};
 use super::log::{EvaluationRow, metric_name, rows_to_batch};
 use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
 use crate::eval::Evaluator;
@@ -324,14 +324,17 @@ impl<'j> Search<'j> {
                 baseline_error.unwrap_or_default()
             )));
         }
-        while self.scored < self.job.search.iterations {
+        let stopped = loop {
+            if self.scored >= self.job.search.iterations {
+                break StopReason::Budget;
+            }
             if self
                 .job
                 .search
                 .time_limit
                 .is_some_and(|limit| started.elapsed() + self.job.prior_elapsed >= limit)
             {
-                break;
+                break StopReason::TimeLimit;
             }
             if self
                 .job
@@ -339,12 +342,12 @@ impl<'j> Search<'j> {
                 .patience
                 .is_some_and(|p| self.since_improvement >= p)
             {
-                break;
+                break StopReason::Patience;
             }
             let limit =
                 usize::try_from(self.job.search.iterations - self.scored).unwrap_or(usize::MAX);
             let Some(selection) = self.tree.select(limit) else {
-                break;
+                break StopReason::Exhausted;
             };
             let batch_started = Instant::now();
             let children = self.expand(selection, table).await?;
@@ -375,7 +378,7 @@ impl<'j> Search<'j> {
             if !self.emit(tx, &rows).await {
                 return Ok(());
             }
-        }
+        };
         let Some(lean) = self.prune(table).await? else {
             return Ok(());
         };
@@ -388,6 +391,7 @@ impl<'j> Search<'j> {
         let fit = table.fit(&features).await;
         let confirmation = self.confirm(searched, held_out, &fit).await;
         self.job.final_set.put(FinalSet {
+            stopped,
             lean,
             fit,
             confirmation,

@@ -65,10 +65,38 @@ pub struct LeanSet {
     pub pruned: Vec<String>,
 }
 
+/// Why a search that ran to its end stopped where it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// It scored as many feature sets as `iterations` allows.
+    Budget,
+    /// Its `time-limit` passed.
+    TimeLimit,
+    /// `patience` feature sets in a row found no better score.
+    Patience,
+    /// Every feature set the space allows was tried.
+    Exhausted,
+}
+
+impl StopReason {
+    /// The name stored in the `runs` table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Budget => "budget",
+            Self::TimeLimit => "time-limit",
+            Self::Patience => "patience",
+            Self::Exhausted => "exhausted",
+        }
+    }
+}
+
 /// What a finished search leaves for the run: the pruned best set, its fit for new
-/// data (or why it could not be fitted) and its score on the held-out rows.
+/// data (or why it could not be fitted), its score on the held-out rows and why the
+/// search stopped.
 #[derive(Debug, Clone)]
 pub struct FinalSet {
+    /// Why the search stopped.
+    pub stopped: StopReason,
     /// The pruned best set.
     pub lean: LeanSet,
     /// Its statistics frozen for new data.

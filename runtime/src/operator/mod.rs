@@ -14,7 +14,7 @@ mod planner;
 mod prepare;
 
 pub use exec::FeatureSearchExec;
-pub use job::{Confirmation, FinalSet, FinalSlot, LeanSet, SearchJob};
+pub use job::{Confirmation, FinalSet, FinalSlot, LeanSet, SearchJob, StopReason};
 pub use node::FeatureSearchNode;
 pub use planner::{FeatureSearchPlanner, FlowQueryPlanner};
 

@@ -157,6 +157,10 @@ pub struct RunManifest {
     /// The model the held-out rows are scored with when the pipeline names one
     /// (`final-model`); the search's `model` when absent.
     pub confirm_model: Option<String>,
+    /// Why the search stopped: `budget`, `time-limit`, `patience` or `exhausted` for a
+    /// completed run, `interrupted` for an interrupted one; NULL while it runs, when it
+    /// failed (see `error`) and for runs stored by an older flow.
+    pub stop_reason: Option<String>,
     /// The dataset's id column, kept beside features by `flow export` and `flow apply`.
     pub id_column: Option<String>,
     /// The columns the search read (after `drop`/`exclude`), with their Arrow types.
@@ -241,6 +245,7 @@ pub fn manifest_schema() -> SchemaRef {
             score("confirm_uplift"),
             text("confirm_note", true),
             text("confirm_model", true),
+            text("stop_reason", true),
             text("id_column", true),
             list("input_columns"),
             list("input_types"),
@@ -264,6 +269,22 @@ impl RunManifest {
             Some(model) => format!("{metric} of {model}"),
             None => metric.to_owned(),
         }
+    }
+
+    /// Why the search stopped, in words ("its time limit passed"), when the run says.
+    pub fn stop_description(&self) -> Option<String> {
+        let text = match self.stop_reason.as_deref()? {
+            "budget" => format!("it scored its budget of {} feature sets", self.iterations),
+            "time-limit" => "its time limit passed".to_owned(),
+            "patience" => {
+                "its patience ran out: that many feature sets in a row found no better score"
+                    .to_owned()
+            }
+            "exhausted" => "it tried every feature set the space allows".to_owned(),
+            "interrupted" => "it was interrupted".to_owned(),
+            other => other.to_owned(),
+        };
+        Some(text)
     }
 
     /// The manifest as a one-row batch.

@@ -130,6 +130,7 @@ impl RunWriter {
         }
         stored.chunks = chunks;
         stored.error = None;
+        stored.stop_reason = None;
         stored.finished_at = None;
         stored.host = super::manifest::this_host();
         stored.pid = std::process::id();
@@ -141,6 +142,11 @@ impl RunWriter {
         };
         writer.transition(RunStatus::Resuming).await?;
         Ok((writer, rows))
+    }
+
+    /// Where the run is written.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
     }
 
     /// The manifest as last written.

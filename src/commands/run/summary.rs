@@ -274,6 +274,9 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
             cache_hits as f64 * 100.0 / scored as f64
         );
     }
+    if let Some(why) = s.manifest.stop_description() {
+        let _ = write!(out, "\nthe search stopped because {why}");
+    }
     let uplift = s.uplift();
     let _ = writeln!(
         out,
@@ -384,6 +387,7 @@ pub fn json(s: &RunSummary) -> serde_json::Value {
         "best_feature_sql": s.best.feature_sql,
         "pruned_features": s.manifest.pruned_features.as_deref().unwrap_or_default(),
         "held_out": held_out_json(&s.manifest),
+        "stopped": s.manifest.stop_reason,
         "top_features": top,
         "results": s.location,
         "skipped_columns": s.skipped_columns.iter().map(|(name, _)| name).collect::<Vec<_>>(),
