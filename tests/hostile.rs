@@ -572,3 +572,40 @@ fn nested_parquet_columns_are_skipped_with_a_note_and_cannot_be_the_target() {
         );
     }
 }
+
+#[test]
+fn features_that_repeat_their_input_are_computed_up_to_a_size_and_no_further() {
+    // Each application repeats its input ten times: depth 4 is 10,000 copies of the column
+    // (about 60 kB of SQL), depth 5 would be 100,000, past what a feature may render to.
+    let case = Case::csv(&numbers(|i| format!("{}.25", i * 3)), "y");
+    std::fs::write(
+        case.path("p.kdl"),
+        r#"pipeline "deep" {
+    dataset {
+        source "d.csv"
+        target "y"
+    }
+    space {
+        op "tenfold" {
+            input "x" type="numeric"
+            sql "{x}+{x}+{x}+{x}+{x}+{x}+{x}+{x}+{x}+{x}"
+            output "numeric"
+        }
+        include "a"
+        max-depth 6
+    }
+    evaluator { model "linear-regression"; confirm #false }
+    search { iterations 20; seed 1 }
+}
+"#,
+    )
+    .expect("temp dir is writable");
+    let out = case.flow(&["run", "p.kdl", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON");
+    // The baseline and depths 1 to 4; nothing deeper is drawn, so the space runs out.
+    assert_eq!(summary["evaluations"], 5, "{summary}");
+    assert_eq!(summary["stopped"], "exhausted", "{summary}");
+}

@@ -53,10 +53,16 @@ pub fn describe_columns(columns: &[(String, String)]) -> String {
         .join(", ")
 }
 
+/// Stack of each async worker: DataFusion plans and optimises expressions recursively on
+/// these threads, and tokio's default (2 MiB) leaves little room for the deepest features
+/// flow computes (up to `MAX_FEATURE_SQL_BYTES` of SQL); the main thread has 8 MiB.
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
 /// A tokio runtime for the runtime's async calls; DataFusion uses all its worker threads.
 pub fn async_runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
         .map_err(|e| Failure::internal(miette::miette!("cannot start the async runtime: {e}")))
 }

@@ -31,6 +31,11 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// The longest SQL a feature may render to. Templates are bounded at check time, but
+/// composing them multiplies: an input used ten times, nested five deep, is 100,000 copies
+/// of the column. Larger features are not computed; planning them could exhaust a stack.
+pub const MAX_FEATURE_SQL_BYTES: usize = 100_000;
+
 /// A parameter value as a SQL literal.
 pub fn sql_literal(value: &ParamValue) -> String {
     match value {
@@ -91,6 +96,12 @@ pub fn render(
             });
             match missing {
                 Some(why) => Err(format!("cannot render `{}`: {why}", expr.name())),
+                None if sql.len() > MAX_FEATURE_SQL_BYTES => Err(format!(
+                    "`{}` renders to {} bytes of SQL, more than {MAX_FEATURE_SQL_BYTES}: its \
+                     operations repeat their inputs too often to nest this deep",
+                    expr.name(),
+                    sql.len()
+                )),
                 None => Ok(sql),
             }
         }
@@ -107,6 +118,48 @@ mod tests {
         assert_eq!(quote_ident("select"), "\"select\"");
         assert_eq!(quote_ident("größe m²"), "\"größe m²\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn a_feature_repeating_its_input_too_often_is_not_rendered() {
+        let text = r#"pipeline "p" {
+    dataset {
+        source "d.csv"
+        target "y"
+    }
+    space {
+        op "tenfold" {
+            input "x" type="numeric"
+            sql "{x}+{x}+{x}+{x}+{x}+{x}+{x}+{x}+{x}+{x}"
+            output "numeric"
+        }
+    }
+    evaluator { model "linear-regression" }
+}
+"#;
+        let loaded = crate::load_pipeline_text("p.kdl", text, &[]).expect("a valid pipeline");
+        let ops = &loaded.resolved.operations;
+        let ctx = RenderContext {
+            time: None,
+            group: None,
+            target: "y".into(),
+            row: "row".into(),
+            fold: "fold".into(),
+        };
+        let nested = |depth: usize| {
+            (0..depth).fold(FeatureExpr::Column("a".into()), |inner, _| {
+                FeatureExpr::Apply {
+                    op: "tenfold".into(),
+                    args: vec![inner],
+                    params: Vec::new(),
+                }
+            })
+        };
+        // 10,000 copies of the column fit; 100,000 do not.
+        let fits = render(&nested(4), ops, &ctx).expect("renders");
+        assert!(fits.len() <= MAX_FEATURE_SQL_BYTES, "{}", fits.len());
+        let e = render(&nested(5), ops, &ctx).expect_err("too large");
+        assert!(e.contains("bytes of SQL"), "{e}");
     }
 
     #[test]
