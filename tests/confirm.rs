@@ -140,7 +140,17 @@ fn the_latest_rows_are_held_out_and_scored_by_a_model_fitted_on_the_others() {
         "held-out baseline {baseline}, computed here {rmse}"
     );
     assert!(rmse > SHIFT * 0.9, "the shift shows on the held-out rows");
-    assert!(held["best"].as_f64().is_some(), "{summary}");
+    let best = held["best"].as_f64().expect("a held-out best score");
+    // Confirmed when the best set beats the base columns there (RMSE: lower), or when it
+    // is the base column alone (nothing to withhold).
+    let engineered = summary["best_features"]
+        .as_array()
+        .is_some_and(|names| names.iter().any(|n| n != "x"));
+    assert_eq!(
+        held["confirmed"],
+        best < baseline || !engineered,
+        "{summary}"
+    );
 
     // The runs table and the export say the same.
     let runs = flow()
@@ -379,6 +389,17 @@ fn features_the_held_out_rows_do_not_confirm_are_left_out_of_export_and_apply() 
         written.lines().next().unwrap_or_default().to_owned()
     };
     assert_eq!(apply(&[]), "y,x,z");
+    // The report says it too.
+    let report = flow()
+        .current_dir(dir.path())
+        .args(["report", "results", "-o", "-"])
+        .output()
+        .expect("flow reports");
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    assert!(
+        text(&report.stdout).contains("not confirmed, so <code>flow export</code>"),
+        "the held-out fact gives the verdict"
+    );
     // CSV quotes the name: it holds a comma.
     assert_eq!(apply(&["--unconfirmed"]), format!("y,x,z,\"{product}\""));
 }

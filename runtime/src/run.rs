@@ -13,7 +13,7 @@ use crate::error::RuntimeError;
 use crate::inspect::dataset_url;
 use crate::load::LoadedPipeline;
 use crate::operator::log::{EvaluationRow, metric_from_name, metric_name, rows_from_batch};
-use crate::operator::{Confirmation, FinalSet};
+use crate::operator::{Confirmation, FinalSet, StopReason};
 use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
 use crate::resume;
 use crate::search::settled;
@@ -164,7 +164,7 @@ pub async fn run_pipeline(
             checkpoint(&mut writer, &mut followed)
                 .await
                 .map_err(|message| output_error(&location, message))?;
-            writer.manifest_mut().stop_reason = Some("interrupted".to_owned());
+            writer.manifest_mut().stop_reason = Some(StopReason::Interrupted.as_str().to_owned());
             let manifest = writer
                 .interrupt()
                 .await

@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use flow_runtime::store::{ApplyFormat, ApplyOptions, SetChoice, apply as apply_run, unconfirmed};
+use flow_runtime::store::{ApplyFormat, ApplyOptions, apply as apply_run};
 
 use super::Failure;
-use super::export::withheld_note;
+use super::export::set_choice;
 use super::results::open;
 use crate::cli::{ApplyArgs, OutputFileFormat};
 
@@ -23,11 +23,7 @@ pub fn apply(args: &ApplyArgs) -> Result<(), Failure> {
                 OutputFileFormat::Parquet => ApplyFormat::Parquet,
                 OutputFileFormat::Csv => ApplyFormat::Csv,
             },
-            choice: if args.unconfirmed {
-                SetChoice::Best
-            } else {
-                SetChoice::Confirmed
-            },
+            choice: set_choice(&run, args.unconfirmed),
         };
         let applied = apply_run(
             &run,
@@ -38,13 +34,6 @@ pub fn apply(args: &ApplyArgs) -> Result<(), Failure> {
             &options,
         )
         .await?;
-        if let Some(why) = unconfirmed(&run) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{}",
-                withheld_note(&why, args.unconfirmed)
-            );
-        }
         let _ = writeln!(
             std::io::stdout(),
             "wrote {} rows × {} columns of run {} to {}",

@@ -131,11 +131,6 @@ impl Fitted {
         feature.sql == quote_ident(&feature.name)
     }
 
-    /// Whether the set holds any engineered feature (anything besides input columns).
-    pub fn has_engineered(&self) -> bool {
-        !self.features.iter().all(Self::is_plain)
-    }
-
     /// The set without its engineered features: the input columns it passes through,
     /// which read no lookup table.
     #[must_use]

@@ -76,9 +76,19 @@ pub enum StopReason {
     Patience,
     /// Every feature set the space allows was tried.
     Exhausted,
+    /// The run was interrupted (Ctrl-C, a signal); `--resume` continues it.
+    Interrupted,
 }
 
 impl StopReason {
+    const ALL: [Self; 5] = [
+        Self::Budget,
+        Self::TimeLimit,
+        Self::Patience,
+        Self::Exhausted,
+        Self::Interrupted,
+    ];
+
     /// The name stored in the `runs` table.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -86,6 +96,26 @@ impl StopReason {
             Self::TimeLimit => "time-limit",
             Self::Patience => "patience",
             Self::Exhausted => "exhausted",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// The reason stored as `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// The reason in words, after "the search stopped because"; `iterations` is the budget.
+    pub fn describe(self, iterations: u64) -> String {
+        match self {
+            Self::Budget => format!("it scored its budget of {iterations} feature sets"),
+            Self::TimeLimit => "its time limit passed".to_owned(),
+            Self::Patience => {
+                "its patience ran out: that many feature sets in a row found no better score"
+                    .to_owned()
+            }
+            Self::Exhausted => "it tried every feature set the space allows".to_owned(),
+            Self::Interrupted => "it was interrupted".to_owned(),
         }
     }
 }

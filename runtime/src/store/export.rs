@@ -114,7 +114,7 @@ pub struct ChosenSet {
 pub fn chosen_features(run: &RunManifest, choice: SetChoice) -> Result<ChosenSet, RuntimeError> {
     let fitted = fitted_features(run)?;
     match unconfirmed(run) {
-        Some(why) if choice == SetChoice::Confirmed && fitted.has_engineered() => Ok(ChosenSet {
+        Some(why) if choice == SetChoice::Confirmed => Ok(ChosenSet {
             fitted: fitted.base_only(),
             withheld: Some(why),
         }),
@@ -366,9 +366,6 @@ pub struct Applied {
     pub columns: Vec<String>,
     /// Where.
     pub output: String,
-    /// Why only the base columns were written, when the held-out rows did not confirm
-    /// the best set's features ([`SetChoice::Confirmed`]).
-    pub withheld: Option<String>,
 }
 
 /// Computes the feature set of `run` that `options.choice` gives on the data at `input` (CSV, Parquet or JSON,
@@ -493,7 +490,6 @@ pub async fn apply(
         rows,
         columns,
         output: output_url,
-        withheld,
     })
 }
 

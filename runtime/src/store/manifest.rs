@@ -11,6 +11,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use serde::{Deserialize, Serialize};
 
 use super::rows::{batch_from_rows, rows_from_batch};
+use crate::operator::StopReason;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,18 +274,11 @@ impl RunManifest {
 
     /// Why the search stopped, in words ("its time limit passed"), when the run says.
     pub fn stop_description(&self) -> Option<String> {
-        let text = match self.stop_reason.as_deref()? {
-            "budget" => format!("it scored its budget of {} feature sets", self.iterations),
-            "time-limit" => "its time limit passed".to_owned(),
-            "patience" => {
-                "its patience ran out: that many feature sets in a row found no better score"
-                    .to_owned()
-            }
-            "exhausted" => "it tried every feature set the space allows".to_owned(),
-            "interrupted" => "it was interrupted".to_owned(),
-            other => other.to_owned(),
-        };
-        Some(text)
+        let name = self.stop_reason.as_deref()?;
+        Some(StopReason::from_name(name).map_or_else(
+            || name.to_owned(),
+            |reason| reason.describe(self.iterations),
+        ))
     }
 
     /// The manifest as a one-row batch.
