@@ -268,8 +268,10 @@ fn settle_best(
             rows,
             baseline,
             best,
+            support,
         } => {
             m.confirm_rows = Some(rows);
+            m.confirm_support = Some(support);
             m.confirm_baseline = Some(baseline);
             m.confirm_best = Some(best);
             m.confirm_uplift = Some(crate::search::reward(best, baseline, m.higher_is_better));
@@ -592,6 +594,7 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
         confirm_baseline: None,
         confirm_best: None,
         confirm_uplift: None,
+        confirm_support: None,
         confirm_note: None,
         confirm_model: spec
             .evaluator

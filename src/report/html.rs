@@ -202,8 +202,11 @@ fn held_out_fact(run: &RunManifest) -> String {
             } else {
                 ""
             };
+            let support = run.confirm_support.map_or(String::new(), |s| {
+                format!(" (better on {:.0} % of resamples of those rows)", s * 100.0)
+            });
             format!(
-                "{} on {rows} rows the search never saw: baseline {} → best {}{verdict}",
+                "{} on {rows} rows the search never saw: baseline {} → best {}{support}{verdict}",
                 escape(&run.held_out_label()),
                 score(run.confirm_baseline),
                 score(run.confirm_best)

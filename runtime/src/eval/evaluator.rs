@@ -213,32 +213,32 @@ impl Evaluator {
     }
 
     /// Fits the final model (`final-model`, else the search's) on `train` (rows aligned
-    /// with the target, as in cross-validation) and scores its predictions for `test`
-    /// against `test_target`: how a feature set does on rows the search never saw.
-    /// Category columns are encoded as in [`cross_validate`](Self::cross_validate), with
-    /// the levels of `train`.
-    pub fn score_held_out(
+    /// with the target, as in cross-validation) and predicts the `test` rows: how a feature
+    /// set does on rows the search never saw, once [`score`](Self::score)d. Category
+    /// columns are encoded as in [`cross_validate`](Self::cross_validate), with the levels
+    /// of `train`.
+    pub fn predict_held_out(
         &self,
         train: ArrayView2<f64>,
         test: ArrayView2<f64>,
         categorical: &[usize],
-        test_target: &Target,
-    ) -> Result<f64, EvalError> {
+    ) -> Result<Prediction, EvalError> {
         self.check_features(train)?;
-        if test.ncols() != train.ncols() || test.nrows() != test_target.len() {
+        if test.ncols() != train.ncols() {
             return Err(EvalError::Invalid(format!(
-                "the held-out rows have {}x{} features for {} targets, the training rows {} \
-                 columns",
-                test.nrows(),
+                "the held-out rows have {} feature columns, the training rows {}",
                 test.ncols(),
-                test_target.len(),
                 train.ncols()
             )));
         }
         let model = self.final_model.as_ref().unwrap_or(&self.model);
         let fitted = encoded(model, categorical).fit(train, &self.target)?;
-        let prediction = fitted.predict(test)?;
-        self.score_prediction(&prediction, test_target)
+        fitted.predict(test)
+    }
+
+    /// Scores `prediction` of `truth` with the evaluator's metric.
+    pub fn score(&self, prediction: &Prediction, truth: &Target) -> Result<f64, EvalError> {
+        self.score_prediction(prediction, truth)
     }
 
     fn run_folds(
@@ -718,9 +718,10 @@ mod tests {
         // The held-out rows are encoded with the training rows' levels.
         let test = array![[2.0], [1.0], [4.0]];
         let test_y = Target::Regression(array![7.0, -4.0, 3.0]);
-        let held_out = evaluator
-            .score_held_out(x.view(), test.view(), &[0], &test_y)
-            .expect("scores");
+        let prediction = evaluator
+            .predict_held_out(x.view(), test.view(), &[0])
+            .expect("a prediction");
+        let held_out = evaluator.score(&prediction, &test_y).expect("scores");
         assert!(held_out < 1e-6, "{held_out}");
     }
 

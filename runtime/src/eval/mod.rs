@@ -138,6 +138,22 @@ impl Prediction {
         }
     }
 
+    /// The prediction of the rows numbered in `rows`, in that order (repeats allowed).
+    pub fn select(&self, rows: &[usize]) -> Prediction {
+        match self {
+            Prediction::Values(values) => {
+                Prediction::Values(rows.iter().map(|&r| values[r]).collect())
+            }
+            Prediction::Classes {
+                labels,
+                probabilities,
+            } => Prediction::Classes {
+                labels: rows.iter().map(|&r| labels[r]).collect(),
+                probabilities: probabilities.select(ndarray::Axis(0), rows),
+            },
+        }
+    }
+
     /// Whether no rows were predicted.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -3,9 +3,10 @@
 //!
 //! Candidates that read only their own row run over the table split into one partition
 //! per core, and come back in partition order: the same rows in the same order, computed in
-//! parallel. Candidates with window functions read other rows, so they run over the table
-//! as one partition: a window over several partitions would add up their rows in the order
-//! the partitions finish, and its results would change in the last bits from run to run.
+//! parallel. Candidates with window functions read other rows, so each runs alone over the
+//! table as one partition: a window over several partitions would add up their rows in the
+//! order the partitions finish, and a window beside other windows in the order their sorts
+//! left the rows; either way its results would change in the last bits from run to run.
 
 use std::sync::Arc;
 
@@ -157,32 +158,36 @@ impl FeatureTable {
         }
     }
 
-    /// Computes `sqls`: those reading only their own row over the split table, the others
-    /// over the whole one; the columns (each in parts) come back in the order of `sqls`.
+    /// Computes `sqls`: those reading only their own row in one query (over the split
+    /// table when there is one), those reading other rows each in a query of its own over
+    /// the whole table; the columns (each in parts) come back in the order of `sqls`.
+    ///
+    /// A window computed beside other windows reads its rows in the order their sorts left
+    /// them, so a sum over them would change in the last bits with the companions a
+    /// candidate happens to be computed with (which depend on the cache, the batch, a
+    /// resume). Alone, a window's result depends on its own SQL only.
     async fn query(&self, sqls: &[String]) -> Result<Vec<Vec<ArrayRef>>> {
-        let (windowed, row_wise): (Vec<usize>, Vec<usize>) = if self.split {
-            (0..sqls.len()).partition(|&i| reads_other_rows(&sqls[i]))
-        } else {
-            ((0..sqls.len()).collect(), Vec::new())
-        };
-        let pick = |indices: &[usize]| -> Vec<String> {
-            indices.iter().map(|&i| sqls[i].clone()).collect()
-        };
+        let (windowed, row_wise): (Vec<usize>, Vec<usize>) =
+            (0..sqls.len()).partition(|&i| reads_other_rows(&sqls[i]));
         let mut out: Vec<Option<Vec<ArrayRef>>> = vec![None; sqls.len()];
         if !row_wise.is_empty() {
-            let sql = select(&pick(&row_wise), SPLIT_TABLE, false);
-            let partitions = self.ctx.sql(&sql).await?.collect_partitioned().await?;
-            let batches: Vec<RecordBatch> = partitions.into_iter().flatten().collect();
+            let picked: Vec<String> = row_wise.iter().map(|&i| sqls[i].clone()).collect();
+            let batches: Vec<RecordBatch> = if self.split {
+                let sql = select(&picked, SPLIT_TABLE, false);
+                let partitions = self.ctx.sql(&sql).await?.collect_partitioned().await?;
+                partitions.into_iter().flatten().collect()
+            } else {
+                let sql = select(&picked, TABLE, true);
+                self.ctx.sql(&sql).await?.collect().await?
+            };
             for (i, column) in row_wise.iter().zip(self.columns(&batches, row_wise.len())?) {
                 out[*i] = Some(column);
             }
         }
-        if !windowed.is_empty() {
-            let sql = select(&pick(&windowed), TABLE, true);
+        for i in windowed {
+            let sql = select(std::slice::from_ref(&sqls[i]), TABLE, true);
             let batches = self.ctx.sql(&sql).await?.collect().await?;
-            for (i, column) in windowed.iter().zip(self.columns(&batches, windowed.len())?) {
-                out[*i] = Some(column);
-            }
+            out[i] = self.columns(&batches, 1)?.pop();
         }
         Ok(out.into_iter().flatten().collect())
     }
@@ -365,6 +370,65 @@ mod tests {
                 whole.iter().map(|b| b.column(i + 1).as_ref()).collect();
             assert_eq!(column.as_ref(), concat(&parts).expect("same type").as_ref());
         }
+    }
+
+    #[tokio::test]
+    async fn a_window_gives_the_same_bits_whatever_is_computed_beside_it() {
+        // Values of many magnitudes, so that a sum taken in another order differs in its
+        // last bits; groups interleaved, so that sorting by them reorders every row.
+        let rows = 5_000_u64;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(ROW_ID, DataType::UInt64, false),
+            Field::new("x", DataType::Float64, false),
+            Field::new("g", DataType::UInt64, false),
+        ]));
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+        let x = Float64Array::from_iter_values(
+            (0..rows).map(|i| ((i * 7919) % 101) as f64 / 7.0 * 10f64.powi((i % 9) as i32 - 4)),
+        );
+        let data = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(UInt64Array::from_iter_values(0..rows)),
+                Arc::new(x),
+                Arc::new(UInt64Array::from_iter_values(
+                    (0..rows).map(|i| (i * 31) % 13),
+                )),
+            ],
+        )
+        .expect("a valid batch");
+        let table = FeatureTable::new(
+            SessionContext::new_with_config(crate::plan::search_session_config()),
+            &data,
+        )
+        .expect("a registered table");
+        let whole = "\"x\" - avg(\"x\") OVER ()".to_owned();
+        let alone = table
+            .try_compute(std::slice::from_ref(&whole))
+            .await
+            .expect("computed");
+        let companions = [
+            "avg(\"x\") OVER (PARTITION BY \"g\")".to_owned(),
+            whole.clone(),
+            "sum(\"x\") OVER (PARTITION BY \"g\" ORDER BY \"x\", \"__flow_row\")".to_owned(),
+        ];
+        let together = table.try_compute(&companions).await.expect("computed");
+        let bits = |column: &std::result::Result<ArrayRef, String>| -> Vec<u64> {
+            column
+                .as_ref()
+                .expect("computed")
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("floats")
+                .values()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        let (alone, together) = (bits(&alone[0]), bits(&together[1]));
+        let differing = alone.iter().zip(&together).filter(|(a, b)| a != b).count();
+        assert_eq!(together.len(), alone.len());
+        assert_eq!(differing, 0, "{differing} of {} values differ", alone.len());
     }
 
     async fn plan_of(table: &FeatureTable, sql: &str) -> String {

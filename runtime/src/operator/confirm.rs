@@ -16,12 +16,12 @@ use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use ndarray::Axis;
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::driver::assemble;
-use crate::eval::{Evaluator, Target};
+use crate::eval::{Evaluator, Prediction, Target};
 use crate::features::{
     FittedSet, ModelColumn, ROW_ID, categorical_positions, lookup_name, model_column_of_parts,
     quote_ident,
@@ -143,7 +143,14 @@ pub struct Confirmed {
     pub baseline: f64,
     /// The best set's score.
     pub best: f64,
+    /// The share of [`RESAMPLES`] bootstrap resamples of the held-out rows on which the best
+    /// set scores better than the base columns (ties count half): how sure the held-out
+    /// rows are that the features help, beyond the luck of which rows were held out.
+    pub support: f64,
 }
+
+/// How many bootstrap resamples of the held-out rows [`Confirmed::support`] counts over.
+pub const RESAMPLES: usize = 1000;
 
 /// Scores the fitted best set `set` (base columns first, the `usable` ones feeding the
 /// model as in the search) on the held-out rows, as a user applying the exported SQL
@@ -152,13 +159,15 @@ pub struct Confirmed {
 /// search's rows and scored on the held-out ones; the same for the base columns alone.
 ///
 /// Categories are coded and missing values imputed over both parts together, so a
-/// category takes the same code on both sides.
+/// category takes the same code on both sides. The two models' predictions are then
+/// compared on [`RESAMPLES`] resamples of the held-out rows, drawn with `seed`.
 pub async fn confirm(
     searched: &RecordBatch,
     held: &HeldOutRows,
     evaluator: &Evaluator,
     usable: &[bool],
     set: &FittedSet,
+    seed: u64,
 ) -> std::result::Result<Confirmed, String> {
     const TABLE: &str = "flow_confirm";
     let mut searched = searched.clone();
@@ -220,7 +229,7 @@ pub async fn confirm(
     let x = assemble(&columns)?;
     let categorical = categorical_positions(&columns);
     let n = searched.num_rows();
-    let score = |x: ndarray::ArrayView2<f64>| {
+    let predict = |x: ndarray::ArrayView2<f64>| {
         let (train, test) = x.split_at(Axis(0), n);
         let categorical: Vec<usize> = categorical
             .iter()
@@ -228,12 +237,65 @@ pub async fn confirm(
             .filter(|&j| j < x.ncols())
             .collect();
         evaluator
-            .score_held_out(train, test, &categorical, &held.target)
+            .predict_held_out(train, test, &categorical)
             .map_err(|e| e.to_string())
     };
+    let base = predict(x.slice_axis(Axis(1), (0..base_columns).into()))?;
+    let best = predict(x.view())?;
+    let score =
+        |p: &Prediction, truth: &Target| evaluator.score(p, truth).map_err(|e| e.to_string());
+    let higher_is_better = evaluator.metric().higher_is_better();
+    let mut wins = 0.0;
+    let mut counted = 0_usize;
+    for rows in resamples(&held.target, seed) {
+        let truth = held.target.select(&rows);
+        // A resample on which the metric is undefined (one class left for AUC) says nothing.
+        let (Ok(b), Ok(f)) = (
+            score(&base.select(&rows), &truth),
+            score(&best.select(&rows), &truth),
+        ) else {
+            continue;
+        };
+        counted += 1;
+        if f == b {
+            wins += 0.5;
+        } else if (f > b) == higher_is_better {
+            wins += 1.0;
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let support = if counted == 0 {
+        0.0
+    } else {
+        wins / counted as f64
+    };
     Ok(Confirmed {
-        baseline: score(x.slice_axis(Axis(1), (0..base_columns).into()))?,
-        best: score(x.view())?,
+        baseline: score(&base, &held.target)?,
+        best: score(&best, &held.target)?,
+        support,
+    })
+}
+
+/// [`RESAMPLES`] bootstrap resamples of the rows of `target` (row numbers, drawn with
+/// replacement, seeded by `seed`): as many rows as there are, and for a classification
+/// target as many of each class, so that every class stays present.
+fn resamples(target: &Target, seed: u64) -> impl Iterator<Item = Vec<usize>> + '_ {
+    let groups: Vec<Vec<usize>> = match target {
+        Target::Classification { labels, classes } => (0..classes.len())
+            .map(|class| (0..labels.len()).filter(|&i| labels[i] == class).collect())
+            .filter(|members: &Vec<usize>| !members.is_empty())
+            .collect(),
+        Target::Regression(values) => vec![(0..values.len()).collect()],
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..RESAMPLES).map(move |_| {
+        let mut rows = Vec::with_capacity(target.len());
+        for members in &groups {
+            for _ in 0..members.len() {
+                rows.push(members[rng.gen_range(0..members.len())]);
+            }
+        }
+        rows
     })
 }
 
@@ -257,6 +319,34 @@ mod tests {
         assert!(held.windows(2).all(|w| w[0] < w[1]), "ascending, distinct");
         assert_eq!(held, held_out_rows(0.2, 7, &target, None).expect("rows"));
         assert_ne!(held, held_out_rows(0.2, 8, &target, None).expect("rows"));
+    }
+
+    #[test]
+    fn resamples_keep_each_class_count_and_are_the_same_for_a_seed() {
+        let labels: Vec<usize> = (0..50).map(|i| usize::from(i % 5 == 0)).collect();
+        let target = Target::Classification {
+            labels: labels.clone().into(),
+            classes: vec!["no".into(), "yes".into(), "never seen".into()],
+        };
+        let drawn: Vec<Vec<usize>> = resamples(&target, 3).collect();
+        assert_eq!(drawn.len(), RESAMPLES);
+        for rows in &drawn {
+            assert_eq!(rows.len(), 50);
+            assert_eq!(rows.iter().filter(|&&r| labels[r] == 1).count(), 10);
+        }
+        assert!(
+            drawn.iter().any(|rows| {
+                let mut distinct = rows.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                distinct.len() < rows.len()
+            }),
+            "drawn with replacement"
+        );
+        assert_eq!(drawn, resamples(&target, 3).collect::<Vec<_>>());
+        assert_ne!(drawn, resamples(&target, 4).collect::<Vec<_>>());
+        let values = Target::Regression(array![1.0, 2.0, 3.0]);
+        assert!(resamples(&values, 1).all(|rows| rows.len() == 3 && rows.iter().all(|&r| r < 3)));
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::features::{
 };
 use crate::search::{
     ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward,
-    settled,
+    settled, within_noise,
 };
 
 /// Candidates drawn and screened per child a node may get.
@@ -419,11 +419,17 @@ impl<'j> Search<'j> {
             }
         };
         let usable: Vec<bool> = self.base.iter().map(|b| b.model.is_ok()).collect();
-        match confirm(searched, rows, &self.evaluator, &usable, set).await {
-            Ok(Confirmed { baseline, best }) => Confirmation::Scored {
+        let seed = self.job.search.seed;
+        match confirm(searched, rows, &self.evaluator, &usable, set, seed).await {
+            Ok(Confirmed {
+                baseline,
+                best,
+                support,
+            }) => Confirmation::Scored {
                 rows: rows.rows.num_rows() as u64,
                 baseline,
                 best,
+                support,
             },
             Err(why) => Confirmation::NotScored(why),
         }
@@ -431,7 +437,8 @@ impl<'j> Search<'j> {
 
     /// The best feature set without the engineered features it does not need: repeatedly
     /// drops the feature whose removal scores best, as long as the set without it scores
-    /// within one standard error (of the best set's fold scores) of the best set.
+    /// no worse than the best set beyond the noise of their per-fold differences
+    /// ([`within_noise`]).
     /// Sets are scored as the search scores them (the same cache); base columns stay.
     async fn prune(&mut self, table: &FeatureTable) -> Result<Option<LeanSet>> {
         let Some((node, best_folds)) = self.best_node.clone() else {
@@ -460,17 +467,7 @@ impl<'j> Search<'j> {
                 _ => return Err(not_kept()),
             }
         }
-        #[allow(clippy::cast_precision_loss)]
-        let k = best_folds.len() as f64;
-        let mean = best_folds.iter().sum::<f64>() / k;
-        let std = (best_folds.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / k).sqrt();
-        let noise = std / k.sqrt();
         let higher_is_better = self.higher_is_better;
-        let bound = settled(if higher_is_better {
-            mean - noise
-        } else {
-            mean + noise
-        });
         let better = |a: f64, b: f64| if higher_is_better { a > b } else { a < b };
         let mut scored: Option<Scored> = None;
         let mut pruned = Vec::new();
@@ -506,7 +503,9 @@ impl<'j> Search<'j> {
                 }
             }
             match choice {
-                Some((drop, score, kept)) if !better(bound, score) => {
+                Some((drop, _, kept))
+                    if within_noise(&kept.folds, &best_folds, higher_is_better) =>
+                {
                     let (i, _) = engineered.remove(drop);
                     pruned.push(features[i].expr.name());
                     scored = Some(kept);

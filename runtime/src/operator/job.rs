@@ -151,6 +151,8 @@ pub enum Confirmation {
         baseline: f64,
         /// The best set's score.
         best: f64,
+        /// The share of resamples of the held-out rows on which the best set wins.
+        support: f64,
     },
 }
 

@@ -10,11 +10,13 @@
 //! (`crate::operator`).
 
 mod action;
+mod noise;
 mod reward;
 mod screen;
 mod tree;
 
 pub use action::{ActionSpace, TypedFeature};
+pub use noise::{PRUNE_STANDARD_ERRORS, within_noise};
 pub use reward::{reward, settled};
 pub use screen::Screen;
 pub use tree::{

@@ -75,20 +75,27 @@ pub enum SetChoice {
     Best,
 }
 
-/// Why the held-out rows do not confirm `run`'s best set, when they scored it no better
-/// than the base columns (a held-out uplift of 0 or less); `None` when they confirm it or
-/// no rows were held out, or the best set is the base columns alone.
+/// The least share of bootstrap resamples of the held-out rows on which the best set must
+/// beat the base columns for the held-out rows to confirm it: a gain that a different
+/// draw of the held-out rows would as likely turn into a loss is noise, not a feature
+/// worth shipping.
+pub const MIN_SUPPORT: f64 = 0.9;
+
+/// Why the held-out rows do not confirm `run`'s best set: they scored it no better than
+/// the base columns (a held-out uplift of 0 or less), or better on fewer than
+/// [`MIN_SUPPORT`] of their bootstrap resamples. `None` when they confirm it, no rows were
+/// held out, or the best set is the base columns alone.
 pub fn unconfirmed(run: &RunManifest) -> Option<String> {
     let uplift = run.confirm_uplift?;
     let engineered = run
         .best_features
         .iter()
         .any(|f| !run.input_columns.contains(f));
-    if uplift > 0.0 || !engineered {
+    if confirms(uplift, run.confirm_support) || !engineered {
         return None;
     }
     let score = |s: Option<f64>| s.map_or("-".to_owned(), |v| format!("{v:.6}"));
-    Some(format!(
+    let mut why = format!(
         "on the {} held-out rows the search never saw, its best set scored {} {} against \
          {} for the base columns alone (held-out uplift {:+.2} %)",
         run.confirm_rows.unwrap_or_default(),
@@ -96,7 +103,21 @@ pub fn unconfirmed(run: &RunManifest) -> Option<String> {
         score(run.confirm_best),
         score(run.confirm_baseline),
         uplift * 100.0,
-    ))
+    );
+    if let Some(support) = run.confirm_support.filter(|_| uplift > 0.0) {
+        why.push_str(&format!(
+            ", better on only {:.0} % of resamples of those rows where {:.0} % is asked",
+            support * 100.0,
+            MIN_SUPPORT * 100.0
+        ));
+    }
+    Some(why)
+}
+
+/// Whether a held-out `uplift` with its bootstrap `support` (none for runs stored by an
+/// older flow) confirms a best set.
+fn confirms(uplift: f64, support: Option<f64>) -> bool {
+    uplift > 0.0 && support.is_none_or(|s| s >= MIN_SUPPORT)
 }
 
 /// The feature set `flow export` or `flow apply` gives for a run.
@@ -178,8 +199,8 @@ pub fn export_sql(
              -- `flow export --unconfirmed` gives them anyway.\n",
         ),
         (None, Some(_)) => header.push_str(
-            "-- The held-out rows did not confirm these features: they scored no better there than\n\
-             -- the base columns alone.\n",
+            "-- The held-out rows did not confirm these features: there they did not beat the base\n\
+             -- columns alone by more than the luck of which rows were held out.\n",
         ),
         (None, None) => {}
     }
@@ -662,6 +683,17 @@ fn resolve_output(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_out_gain_confirms_only_when_most_resamples_agree() {
+        assert!(confirms(0.02, Some(0.97)));
+        assert!(confirms(0.02, Some(MIN_SUPPORT)));
+        assert!(!confirms(0.02, Some(0.75)), "a gain luck could undo");
+        assert!(!confirms(0.0, Some(0.5)));
+        assert!(!confirms(-0.01, Some(0.95)), "a loss never confirms");
+        assert!(confirms(0.02, None), "runs stored before the resamples");
+        assert!(!confirms(-0.01, None));
+    }
 
     #[test]
     fn stored_type_names_read_back_into_their_family() {

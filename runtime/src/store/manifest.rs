@@ -153,6 +153,9 @@ pub struct RunManifest {
     /// The best set's relative improvement over the base columns on the held-out rows
     /// (positive is better).
     pub confirm_uplift: Option<f64>,
+    /// The share of bootstrap resamples of the held-out rows on which the best set scored
+    /// better than the base columns (ties count half); NULL for runs stored by an older flow.
+    pub confirm_support: Option<f64>,
     /// Why the held-out rows gave no score, when the pipeline asked for them.
     pub confirm_note: Option<String>,
     /// The model the held-out rows are scored with when the pipeline names one
@@ -244,6 +247,7 @@ pub fn manifest_schema() -> SchemaRef {
             score("confirm_baseline"),
             score("confirm_best"),
             score("confirm_uplift"),
+            score("confirm_support"),
             text("confirm_note", true),
             text("confirm_model", true),
             text("stop_reason", true),

@@ -293,9 +293,12 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
         m.confirm_best,
         m.confirm_uplift,
     ) {
+        let support = m.confirm_support.map_or(String::new(), |s| {
+            format!(", better on {:.0} % of resamples", s * 100.0)
+        });
         let _ = writeln!(
             out,
-            "{} on {rows} held-out rows the search never saw: baseline {baseline:.4} → best {} ({})",
+            "{} on {rows} held-out rows the search never saw: baseline {baseline:.4} → best {} ({}{support})",
             m.held_out_label(),
             palette.strong(&format!("{best:.4}")),
             palette.change(uplift, &format::change(uplift)),
@@ -308,7 +311,7 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
             out,
             "{}",
             palette.dim(
-                "the held-out rows did not confirm the features: `flow export` and `flow apply` give the base columns alone (`--unconfirmed` gives the features)"
+                "the held-out rows did not confirm the features beyond their noise: `flow export` and `flow apply` give the base columns alone (`--unconfirmed` gives the features)"
             )
         );
     }
@@ -405,6 +408,7 @@ fn held_out_json(m: &flow_runtime::store::RunManifest) -> serde_json::Value {
             "baseline": baseline,
             "best": best,
             "uplift": m.confirm_uplift,
+            "support": m.confirm_support,
             "confirmed": flow_runtime::store::unconfirmed(m).is_none(),
         }),
         _ => m.confirm_note.as_ref().map_or(
