@@ -62,7 +62,7 @@ const EXPECTED: &[Expected] = &[
         target: "weather",
         task: "classification",
         model: "gradient-boosting",
-        metric: "f1",
+        metric: "auc",
         cv: "stratified",
         modules: &["std.numeric", "std.arithmetic", "std.temporal"],
         roles: &[("time", "date")],

@@ -205,7 +205,7 @@ pub fn evaluation(target: &TargetProfile, rows: u64) -> Result<Evaluation, Unusa
             classification_cv(target),
         ),
         Task::Classification => (
-            "f1",
+            "auc",
             multiclass_metric_reason(target),
             classification_cv(target),
         ),
@@ -257,7 +257,7 @@ fn boosted_search(searched: u64, outputs: u64) -> ((&'static str, String), Strin
     )
 }
 
-/// Why macro F1 for several classes.
+/// Why macro AUC for several classes.
 fn multiclass_metric_reason(target: &TargetProfile) -> String {
     let rarest = target
         .classes
@@ -266,7 +266,7 @@ fn multiclass_metric_reason(target: &TargetProfile) -> String {
         .map(|(class, n)| format!(" (the rarest, `{class}`, has {n} rows)"))
         .unwrap_or_default();
     format!(
-        "Macro-averaged F1 weighs every class equally, so rare classes{rarest} count as much as common ones; use `accuracy` if only the share of correct answers matters."
+        "Macro-averaged AUC (each class against the rest) weighs every class equally, so rare classes{rarest} count as much as common ones; it scores how well the probabilities rank each class, so it moves smoothly with the model where F1 jumps with every row that crosses a decision boundary, and feature gains are less often luck. Use `f1` if hard labels are what you ship, `accuracy` if only the share of correct answers matters."
     )
 }
 

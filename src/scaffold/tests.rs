@@ -148,7 +148,7 @@ fn several_labels_get_boosting_and_macro_f1_with_folds_the_rarest_class_allows()
     assert_eq!(spec.evaluator.model.kind.value.name(), "gradient-boosting");
     assert_eq!(
         spec.evaluator.metric.as_ref().map(|m| m.value.name()),
-        Some("f1")
+        Some("auc")
     );
     assert_eq!(scaffold.evaluation.cv, ("stratified", 3));
     let reason = &scaffold.evaluation.metric_reason;
