@@ -22,7 +22,18 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-const CSV: &str = "id,price,area,rooms,city\n1,100,50,2,a\n2,150,70,3,b\n3,90,40,1,a\n";
+/// Ten houses: enough rows for five folds, as `flow check` prepares them like a run.
+const CSV: &str = "id,price,area,rooms,city\n1,100,50,2,a\n2,150,70,3,b\n3,90,40,1,a\n\
+                   4,210,95,4,b\n5,120,55,2,c\n6,170,80,3,a\n7,80,35,1,c\n8,260,120,5,b\n\
+                   9,140,60,2,a\n10,190,85,4,c\n";
+
+/// `text` as one line: a diagnostic's lines joined, its frame (`│`) left out.
+fn flat(text: &str) -> String {
+    text.replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 fn pipeline(target: &str) -> String {
     format!(
@@ -170,6 +181,162 @@ fn a_missing_pipeline_file_is_a_user_error() {
     assert!(
         stderr.contains("cannot read the pipeline file no/such/pipeline.kdl"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_data_file_given_as_a_pipeline_is_named_as_such_with_the_init_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = write(dir.path(), "houses.csv", CSV);
+    let parquet_without_extension = write(dir.path(), "table", "PAR1 and the rest");
+    for (command, file) in [
+        ("run", &csv),
+        ("check", &csv),
+        ("run", &parquet_without_extension),
+    ] {
+        let out = flow().arg(command).arg(file).output().expect("flow runs");
+        assert_eq!(out.status.code(), Some(1), "{command} {}", file.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("flow::not-a-pipeline"), "{stderr}");
+        let name = file.file_name().and_then(|n| n.to_str()).expect("a name");
+        let said = flat(&stderr);
+        assert!(said.contains("is a data file, not a pipeline"), "{stderr}");
+        assert!(said.contains("flow init --dataset"), "{stderr}");
+        assert!(said.contains(name), "{stderr}");
+        assert!(stderr.lines().count() < 15, "one diagnostic: {stderr}");
+    }
+}
+
+#[test]
+fn runs_on_a_directory_that_is_not_a_results_store_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "notes.txt", "not results");
+    write(dir.path(), "houses.csv", CSV);
+    let out = flow()
+        .arg("runs")
+        .arg(dir.path())
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        flat(&stderr).contains("it is not a flow results store: none of its 2 files"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("warning"), "no warning per file: {stderr}");
+}
+
+/// Data that `flow run` refuses before its first fit fails `flow check` with the same
+/// diagnostic, and nothing is written.
+#[test]
+fn check_refuses_what_run_refuses_with_the_same_diagnostic() {
+    let cases = [
+        ("header-only", "a,b,y\n", "has no rows"),
+        ("one-row", "a,b,y\n1,2,3\n", "a search needs at least 2"),
+        (
+            "no-features",
+            "y\n1\n2\n3\n4\n5\n6\n",
+            "no column can feed the model",
+        ),
+        (
+            "constant",
+            "a,y\n1,5\n2,5\n3,5\n4,5\n5,5\n6,5\n",
+            "holds the same value (5)",
+        ),
+        (
+            "all-null",
+            "a,y\n1,\n2,\n3,\n4,\n",
+            "is empty (NULL) in all 4 rows",
+        ),
+        (
+            "words",
+            "a,y\n1,x\n2,y\n3,x\n4,y\n5,x\n6,y\n",
+            "which is not a number",
+        ),
+        (
+            "infinite",
+            "a,y\n1,inf\n2,3\n3,4\n4,5\n5,6\n6,7\n",
+            "not a finite number",
+        ),
+    ];
+    for (name, csv, says) in cases {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(dir.path(), "data.csv", csv);
+        let path = write(
+            dir.path(),
+            "pipeline.kdl",
+            r#"pipeline "p" {
+    dataset {
+        source "data.csv"
+        target "y"
+        task "regression"
+    }
+    space { use "std.numeric" }
+    evaluator { model "linear-regression" }
+    search { iterations 3 }
+    output "results"
+}
+"#,
+        );
+        let diagnostic = |command: &str| {
+            let out = flow().arg(command).arg(&path).output().expect("flow runs");
+            assert_eq!(out.status.code(), Some(1), "{name}: {command}");
+            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+            assert!(
+                stderr.contains("flow::dataset"),
+                "{name}: {command}: {stderr}"
+            );
+            assert!(flat(&stderr).contains(says), "{name}: {command}: {stderr}");
+            stderr
+        };
+        let checked = diagnostic("check");
+        assert!(
+            !dir.path().join("results").exists(),
+            "{name}: check wrote results"
+        );
+        assert_eq!(checked, diagnostic("run"), "{name}");
+    }
+}
+
+#[test]
+fn check_says_how_many_rows_the_search_gets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut csv = String::from("a,b,y\n");
+    for i in 0..200 {
+        let y = if i % 10 == 0 {
+            String::new()
+        } else {
+            format!("{}", i % 7)
+        };
+        csv.push_str(&format!("{i},{},{y}\n", i * 3 % 11));
+    }
+    write(dir.path(), "data.csv", &csv);
+    let path = write(
+        dir.path(),
+        "pipeline.kdl",
+        r#"pipeline "p" {
+    dataset {
+        source "data.csv"
+        target "y"
+        task "regression"
+    }
+    space { use "std.numeric" }
+    evaluator { model "linear-regression" }
+}
+"#,
+    );
+    let out = flow().arg("check").arg(&path).output().expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "rows        200 read, dropped 20 without a target: 144 searched, 36 held out"
+        ),
+        "{stdout}"
     );
 }
 

@@ -175,6 +175,10 @@ impl Diagnostic for SpecDiagnostic {
     }
 }
 
+/// The most problems shown in full: past this many, a file is usually not what it was
+/// taken for (a data file given as a pipeline), and thousands of reports would hide that.
+pub const MAX_SHOWN: usize = 20;
+
 /// All problems found in one pass, reported together so a user fixes them at once.
 #[derive(Debug, Clone)]
 pub struct Diagnostics {
@@ -208,7 +212,11 @@ impl fmt::Display for Diagnostics {
                 let files: std::collections::BTreeSet<&str> =
                     items.iter().map(|d| d.source_name()).collect();
                 let files: Vec<&str> = files.into_iter().collect();
-                write!(f, "{} problems in {}", items.len(), files.join(", "))
+                write!(f, "{} problems in {}", items.len(), files.join(", "))?;
+                if items.len() > MAX_SHOWN {
+                    write!(f, " (the first {MAX_SHOWN} shown)")?;
+                }
+                Ok(())
             }
         }
     }
@@ -227,6 +235,10 @@ impl Diagnostic for Diagnostics {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         match self.items.as_slice() {
             [one] => one.help(),
+            items if items.len() > MAX_SHOWN => Some(Box::new(format!(
+                "{} more are not shown; fix these first, or check that the file is a flow pipeline (KDL)",
+                items.len() - MAX_SHOWN
+            ))),
             _ => None,
         }
     }
@@ -248,7 +260,9 @@ impl Diagnostic for Diagnostics {
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
         match self.items.as_slice() {
             [_] => None,
-            items => Some(Box::new(items.iter().map(|d| d as &dyn Diagnostic))),
+            items => Some(Box::new(
+                items.iter().take(MAX_SHOWN).map(|d| d as &dyn Diagnostic),
+            )),
         }
     }
 }

@@ -34,7 +34,7 @@ pub mod tree;
 pub use dataset::{
     CsvOptions, DataFormat, DataLocation, DatasetSpec, SampleSize, SampleSpec, Task,
 };
-pub use diagnostic::{Diagnostics, ErrorKind, SpecDiagnostic};
+pub use diagnostic::{Diagnostics, ErrorKind, MAX_SHOWN, SpecDiagnostic};
 pub use evaluator::{
     ConfirmSpec, CvScheme, CvSpec, EvaluatorSpec, HyperValue, Metric, ModelKind, ModelSpec,
 };

@@ -5,7 +5,7 @@
 mod support;
 
 use flow_dsl::ErrorKind;
-use support::{assert_points_at, load_fixture, render};
+use support::{assert_points_at, load_fixture, load_text, render};
 
 /// Loads the fixture, expects failure, checks a diagnostic of `kind` at `at`, snapshots
 /// the report, and returns the number of problems.
@@ -56,6 +56,30 @@ fn kdl_syntax_error() {
         "syntax_error.kdl"
     );
     insta::assert_snapshot!("syntax_error", render(&diagnostics));
+}
+
+#[test]
+fn a_flood_of_problems_shows_the_first_twenty_and_counts_the_rest() {
+    // What a CSV file given as a pipeline looks like to the KDL parser: every line wrong.
+    let mut text = String::from("a,b,y\n");
+    for i in 0..60 {
+        text.push_str(&format!("{i}.5,{i}.25,{i}\n"));
+    }
+    let (_, result) = load_text("data.kdl", &text, &[]);
+    let diagnostics = result.expect_err("not a pipeline");
+    assert!(diagnostics.items.len() > flow_dsl::MAX_SHOWN);
+    let shown = render(&diagnostics);
+    let more = diagnostics.items.len() - flow_dsl::MAX_SHOWN;
+    assert!(shown.contains("(the first 20 shown)"), "{shown}");
+    assert!(
+        shown.contains(&format!("{more} more are not shown")),
+        "{shown}"
+    );
+    assert_eq!(
+        shown.matches("flow::syntax").count(),
+        flow_dsl::MAX_SHOWN,
+        "{shown}"
+    );
 }
 
 #[test]

@@ -22,6 +22,19 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
+    /// A data file was given where a pipeline belongs.
+    #[error("{} is a data file, not a pipeline", path.display())]
+    #[diagnostic(
+        code("flow::not-a-pipeline"),
+        help(
+            "a pipeline is a KDL file that names the data; `flow init --dataset {}` writes one for this file, then `flow run` it",
+            path.display()
+        )
+    )]
+    NotAPipeline {
+        /// The path given.
+        path: PathBuf,
+    },
     /// The pipeline (or a module, or an override) has problems.
     #[error(transparent)]
     #[diagnostic(transparent)]

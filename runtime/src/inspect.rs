@@ -1,5 +1,7 @@
 //! Looking at the data before anything runs: read the dataset's schema through DataFusion
-//! and check that every column the pipeline names exists, pointing at the KDL if not.
+//! and check that every column the pipeline names exists, pointing at the KDL if not; then
+//! (for `flow check`) read and prepare the rows as `flow run` would, so that check accepts
+//! exactly the data run accepts.
 
 use std::path::Path;
 
@@ -12,16 +14,20 @@ use flow_dsl::{DataFormat, DataLocation, Diagnostics, ErrorKind, Spanned, SpecDi
 
 use crate::error::RuntimeError;
 use crate::load::LoadedPipeline;
+use crate::operator::driver::SearchRows;
 
 /// What `flow check` learnt about the data.
 #[derive(Debug, Clone)]
 pub enum DataCheck {
-    /// The schema was read and every named column exists.
+    /// The data was read as `flow run` reads it: every named column exists, and the rows
+    /// passed the checks the search makes before its first fit.
     Inspected {
         /// The location read.
         location: String,
         /// The columns and their Arrow types.
         schema: SchemaRef,
+        /// The rows the search would get.
+        rows: SearchRows,
     },
     /// The data was not read, and why.
     Skipped {
@@ -59,7 +65,31 @@ pub async fn inspect_dataset(pipeline: &LoadedPipeline) -> Result<DataCheck, Run
         .await
         .map_err(|e| read_error(pipeline, &e.to_string()))?;
     check_data(pipeline, &location, &schema)?;
-    Ok(DataCheck::Inspected { location, schema })
+    let rows = dry_run(pipeline).await?;
+    Ok(DataCheck::Inspected {
+        location,
+        schema,
+        rows,
+    })
+}
+
+/// Reads and prepares the data as `flow run` does, up to its first model fit, without
+/// searching or writing anything.
+async fn dry_run(pipeline: &LoadedPipeline) -> Result<SearchRows, RuntimeError> {
+    let compiled = crate::plan::compile(pipeline, &crate::plan::RunOptions::default()).await?;
+    let physical = compiled.physical().await?;
+    let Some(search) = physical.downcast_ref::<crate::operator::FeatureSearchExec>() else {
+        return Err(RuntimeError::Internal(
+            "the compiled plan does not start with the feature search".to_owned(),
+        ));
+    };
+    let context = compiled.ctx.task_ctx();
+    let failure =
+        |e: datafusion::error::DataFusionError| crate::run::search_failure(search.job(), &e);
+    let input = search.input_in_order(&context).map_err(failure)?;
+    crate::operator::driver::dry_run(input, &context, search.job())
+        .await
+        .map_err(failure)
 }
 
 /// The error for a dataset DataFusion cannot read, with a fix for the usual causes: a

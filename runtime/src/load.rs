@@ -17,9 +17,24 @@ pub struct LoadedPipeline {
     pub resolved: ResolvedPipeline,
     /// Every text read: the file, its modules, the overrides.
     pub sources: Sources,
+    /// The `-S` overrides given, as written.
+    pub overrides: Vec<String>,
 }
 
 impl LoadedPipeline {
+    /// The command that continues run `run_id` of this pipeline: the same file and
+    /// overrides (they are part of the run's identity), quoted for a POSIX shell.
+    pub fn resume_command(&self, run_id: &str) -> String {
+        let mut command = format!("flow run {}", shell_word(&self.path.display().to_string()));
+        for setting in &self.overrides {
+            command.push_str(" -S ");
+            command.push_str(&shell_word(setting));
+        }
+        command.push_str(" --resume ");
+        command.push_str(run_id);
+        command
+    }
+
     /// The directory relative paths in the pipeline are resolved against.
     pub fn base_dir(&self) -> &Path {
         self.path
@@ -32,9 +47,21 @@ impl LoadedPipeline {
 /// Reads, validates and resolves the pipeline at `path` with `-S` overrides
 /// (`search.iterations=200`).
 pub fn load_pipeline(path: &Path, overrides: &[String]) -> Result<LoadedPipeline, RuntimeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RuntimeError::ReadPipeline {
+    let read_error = |source| RuntimeError::ReadPipeline {
         path: path.to_owned(),
         source,
+    };
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    if is_data_file(path, &bytes) {
+        return Err(RuntimeError::NotAPipeline {
+            path: path.to_owned(),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is not UTF-8 text ({e})"),
+        ))
     })?;
     let mut sources = Sources::new();
     let file = sources.add(path.display().to_string(), text);
@@ -44,7 +71,28 @@ pub fn load_pipeline(path: &Path, overrides: &[String]) -> Result<LoadedPipeline
         path: path.to_owned(),
         resolved,
         sources,
+        overrides: overrides.to_vec(),
     })
+}
+
+/// `word` as a POSIX shell reads it back: as is when it holds only safe characters, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./=:,@%+".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Whether `path` (holding `bytes`) is a data file rather than a pipeline: a data file's
+/// extension (`.csv`, `.parquet`, `.json`…, maybe gzipped) or Parquet's magic bytes.
+fn is_data_file(path: &Path, bytes: &[u8]) -> bool {
+    let by_name = path
+        .to_str()
+        .is_some_and(|p| flow_dsl::DataFormat::from_extension(p).is_some());
+    by_name || bytes.starts_with(b"PAR1")
 }
 
 /// What a KDL file holds: a pipeline, or a module of operations.
@@ -126,6 +174,7 @@ pub fn load_pipeline_text(
         path: PathBuf::from(name),
         resolved,
         sources,
+        overrides: overrides.to_vec(),
     })
 }
 
@@ -164,5 +213,48 @@ impl ModuleLoader for FsModuleLoader {
             display_name: full.display().to_string(),
             text,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_command_repeats_the_overrides_quoted_for_a_shell() {
+        let text = r#"pipeline "p" {
+    dataset {
+        source "d.csv"
+        target "y"
+    }
+    space {
+        use "std.numeric"
+    }
+    evaluator {
+        model "linear-regression"
+    }
+}
+"#;
+        let overrides = [
+            "search.seed=3".to_owned(),
+            "output=\"it's mine\"".to_owned(),
+        ];
+        let pipeline = load_pipeline_text("my pipeline.kdl", text, &overrides)
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(
+            pipeline.resume_command("abc123"),
+            r#"flow run 'my pipeline.kdl' -S search.seed=3 -S 'output="it'\''s mine"' --resume abc123"#
+        );
+    }
+
+    #[test]
+    fn data_files_are_told_by_their_name_or_their_parquet_magic() {
+        assert!(is_data_file(Path::new("data.csv"), b"a,b\n1,2\n"));
+        assert!(is_data_file(Path::new("x/data.json.gz"), b""));
+        assert!(is_data_file(Path::new("table"), b"PAR1\x15\x04"));
+        assert!(!is_data_file(
+            Path::new("pipeline.kdl"),
+            b"pipeline \"p\" {}"
+        ));
     }
 }

@@ -173,11 +173,7 @@ pub async fn run_pipeline(
                 run_id: manifest.run_id.clone(),
                 location: location.display.clone(),
                 evaluations: manifest.evaluations,
-                resume: format!(
-                    "flow run {} --resume {}",
-                    pipeline.path.display(),
-                    manifest.run_id
-                ),
+                resume: pipeline.resume_command(&manifest.run_id),
             });
         }
         Ok(Ended::Finished) => {}
@@ -309,11 +305,7 @@ async fn start(
         Ok(writer) => Ok(writer),
         Err(BeginError::AlreadyStored(old)) => {
             let status = old.effective_status(now_micros());
-            let resume = format!(
-                "flow run {} --resume {}",
-                pipeline.path.display(),
-                old.run_id
-            );
+            let resume = pipeline.resume_command(&old.run_id);
             let help = match status {
                 RunStatus::Completed => format!(
                     "the same pipeline, data and seed give the same search: see it with `flow runs {}`, or pass `--force` to run it again (the stored run stays intact until the new one completes)",
@@ -460,19 +452,7 @@ async fn follow(
             None => stream.next().await,
         };
         let Some(batch) = next else { break };
-        let batch = batch.map_err(|e| match crate::operator::data_problem(&e) {
-            Some(message) => {
-                let location = compiled.job.dataset.source.value.display();
-                let prefix = format!("cannot read the dataset {location}: ");
-                RuntimeError::Dataset {
-                    message: message.strip_prefix(&prefix).unwrap_or(&message).to_owned(),
-                    location,
-                    help: "fix the data, or the pipeline's `dataset` block, and run again"
-                        .to_owned(),
-                }
-            }
-            None => search_error(e),
-        })?;
+        let batch = batch.map_err(|e| search_failure(&compiled.job, &e))?;
         running(writer).await?;
         followed.take(batch);
         followed.state.elapsed = followed.prior + started.elapsed();
@@ -638,6 +618,26 @@ pub fn best_row(rows: &[EvaluationRow], higher_is_better: bool) -> Option<&Evalu
         }
     }
     best
+}
+
+/// What stopped the search operator: a problem of the dataset (`flow::dataset`), or else a
+/// failed search.
+pub(crate) fn search_failure(
+    job: &crate::operator::SearchJob,
+    e: &datafusion::error::DataFusionError,
+) -> RuntimeError {
+    match crate::operator::data_problem(e) {
+        Some(message) => {
+            let location = job.dataset.source.value.display();
+            let prefix = format!("cannot read the dataset {location}: ");
+            RuntimeError::Dataset {
+                message: message.strip_prefix(&prefix).unwrap_or(&message).to_owned(),
+                location,
+                help: "fix the data, or the pipeline's `dataset` block, and run again".to_owned(),
+            }
+        }
+        None => search_error(e),
+    }
 }
 
 fn search_error(e: impl std::fmt::Display) -> RuntimeError {

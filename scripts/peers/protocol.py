@@ -131,10 +131,10 @@ def run_flow(name, target, task, work, args):
     added = [c for c in train.columns if c not in pd.read_csv(work / "train.csv", nrows=1).columns]
     score = score_lightgbm(train.drop(columns=[target]), train[target],
                            test.drop(columns=[target]), test[target], task)
-    held_out = latest.get("held-out uplift %")
     return {"flow": score, "flow_seconds": seconds, "flow_features": added,
             "flow_evaluations": latest.get("evaluations"),
-            "flow_confirmed": held_out is not None and held_out > 0,
+            # apply gives engineered features only when the held-out rows confirmed them.
+            "flow_confirmed": bool(added),
             "flow_model": model_of(flow_dir / "pipeline.kdl"),
             "flow_cv_uplift": latest.get("uplift %"),
             "flow_held_out_uplift": latest.get("held-out uplift %")}

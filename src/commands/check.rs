@@ -74,9 +74,15 @@ fn print_valid(pipeline: &LoadedPipeline, data: &DataCheck, format: Format) {
             "operations": resolved.operations.len(),
             "spec_hash": resolved.spec_hash(),
             "data": match data {
-                DataCheck::Inspected { location, schema } => serde_json::json!({
+                DataCheck::Inspected { location, schema, rows } => serde_json::json!({
                     "location": location,
                     "columns": schema.fields().len(),
+                    "rows": {
+                        "read": rows.read,
+                        "without_target": rows.without_target,
+                        "searched": rows.searched,
+                        "held_out": rows.held_out,
+                    },
                     "skipped_columns": skipped_columns(pipeline, schema)
                         .into_iter()
                         .map(|(name, _)| name)
@@ -122,7 +128,9 @@ fn summary(pipeline: &LoadedPipeline, data: &DataCheck) -> String {
     let spec = &resolved.spec;
     let dataset = &spec.dataset;
     let data_line = match data {
-        DataCheck::Inspected { location, schema } => format!(
+        DataCheck::Inspected {
+            location, schema, ..
+        } => format!(
             "{location} ({}, {} columns)",
             dataset.format.value.name(),
             schema.fields().len()
@@ -141,6 +149,7 @@ fn summary(pipeline: &LoadedPipeline, data: &DataCheck) -> String {
         ("pipeline", spec.name.value.clone()),
         ("dataset", data_line),
         ("target", format!("{} ({task})", dataset.target.value)),
+        ("rows", rows_line(data)),
         ("operations", operations_line(resolved)),
         ("evaluator", evaluator_line(resolved)),
         (
@@ -175,6 +184,25 @@ fn summary(pipeline: &LoadedPipeline, data: &DataCheck) -> String {
         }
     }
     out
+}
+
+/// The rows the search gets, as the run would take them.
+fn rows_line(data: &DataCheck) -> String {
+    let DataCheck::Inspected { rows, .. } = data else {
+        return "not read".to_owned();
+    };
+    let dropped = match rows.without_target {
+        0 => String::new(),
+        n => format!(", dropped {n} without a target"),
+    };
+    let held_out = match rows.held_out {
+        0 => String::new(),
+        n => format!(", {n} held out to confirm the features"),
+    };
+    format!(
+        "{} read{dropped}: {} searched{held_out}",
+        rows.read, rows.searched
+    )
 }
 
 fn operations_line(resolved: &ResolvedPipeline) -> String {

@@ -64,9 +64,7 @@ pub async fn run_search(
     let prepared = prepare(&job, loaded)?;
     let ctx =
         SessionContext::new_with_config_rt(context.session_config().clone(), context.runtime_env());
-    let cv_seed = job.evaluator.cv.seed.unwrap_or(job.search.seed);
-    let evaluator = Evaluator::new(&job.evaluator, prepared.target, cv_seed)
-        .map_err(|e| error(format!("cannot set up the evaluator: {e}")))?;
+    let evaluator = new_evaluator(&job, prepared.target)?;
     let halving = job
         .search
         .halving
@@ -116,6 +114,51 @@ pub async fn run_search(
     search
         .run(&table, &tx, started, (&prepared.table, &prepared.held_out))
         .await
+}
+
+/// The evaluator of `job` for `target`: its model and its folds.
+fn new_evaluator(job: &SearchJob, target: crate::eval::Target) -> Result<Evaluator> {
+    let cv_seed = job.evaluator.cv.seed.unwrap_or(job.search.seed);
+    Evaluator::new(&job.evaluator, target, cv_seed)
+        .map_err(|e| error(format!("cannot set up the evaluator: {e}")))
+}
+
+/// The rows a search would get, found as it finds them but without searching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchRows {
+    /// Rows in the data.
+    pub read: usize,
+    /// Rows left out for an empty target.
+    pub without_target: usize,
+    /// Rows the search scores feature sets on.
+    pub searched: usize,
+    /// Rows held out of the search to confirm its best set on (0 when none).
+    pub held_out: usize,
+}
+
+/// Loads and prepares `input` for `job` and sets up its evaluator, as [`run_search`] does
+/// before its first fit, and says how many rows it would search: so that `flow check`
+/// accepts exactly the data `flow run` accepts.
+pub async fn dry_run(
+    input: SendableRecordBatchStream,
+    context: &TaskContext,
+    job: &SearchJob,
+) -> Result<SearchRows> {
+    let (loaded, _memory) = load_input(input, context, job).await?;
+    let (read, without_target) = (loaded.rows_read, loaded.without_target);
+    let prepared = prepare(job, loaded)?;
+    let held_out = match &prepared.held_out {
+        HeldOut::Rows(rows) => rows.rows.num_rows(),
+        HeldOut::Off | HeldOut::Skipped(_) => 0,
+    };
+    let searched = prepared.table.num_rows();
+    new_evaluator(job, prepared.target)?;
+    Ok(SearchRows {
+        read,
+        without_target,
+        searched,
+        held_out,
+    })
 }
 
 /// Collects the input, keeping only the rows the search uses (a target, and in the sample

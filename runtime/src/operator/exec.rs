@@ -32,6 +32,21 @@ pub struct FeatureSearchExec {
 }
 
 impl FeatureSearchExec {
+    /// The input as the search reads it: partition after partition (files in path order,
+    /// each from start to end, so the rows come in the same order on every run), its read
+    /// errors said as problems of the dataset.
+    pub fn input_in_order(&self, context: &Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let partitions = self.input.output_partitioning().partition_count();
+        let streams = (0..partitions)
+            .map(|p| self.input.execute(p, Arc::clone(context)))
+            .collect::<Result<Vec<_>>>()?;
+        let in_order = RecordBatchStreamAdapter::new(
+            self.input.schema(),
+            futures::stream::iter(streams).flatten(),
+        );
+        Ok(said_as_data_errors(Box::pin(in_order), self))
+    }
+
     /// The operator over `input`.
     pub fn new(input: Arc<dyn ExecutionPlan>, job: Arc<SearchJob>) -> Self {
         let properties = PlanProperties::new(
@@ -128,17 +143,7 @@ impl ExecutionPlan for FeatureSearchExec {
                 "FeatureSearchExec has one partition, asked for {partition}"
             )));
         }
-        // Partition after partition: files in path order, each file from start to end, so
-        // the rows reach the search in the same order on every run.
-        let partitions = self.input.output_partitioning().partition_count();
-        let streams = (0..partitions)
-            .map(|p| self.input.execute(p, Arc::clone(&context)))
-            .collect::<Result<Vec<_>>>()?;
-        let in_order = RecordBatchStreamAdapter::new(
-            self.input.schema(),
-            futures::stream::iter(streams).flatten(),
-        );
-        let input = said_as_data_errors(Box::pin(in_order), self);
+        let input = self.input_in_order(&context)?;
         let mut builder = RecordBatchReceiverStreamBuilder::new(evaluation_schema(), 4);
         let tx = builder.tx();
         let job = Arc::clone(&self.job);

@@ -99,6 +99,17 @@ impl Results {
                 hidden.insert(meta.location.clone());
             }
         }
+        if !objects.is_empty() && problems.len() == objects.len() {
+            return Err(results_error(
+                &location.display,
+                format!(
+                    "it is not a flow results store: none of its {} files belongs to one (a store \
+                     holds the `runs`, `evaluations`… tables `flow run` writes to a pipeline's \
+                     `output`)",
+                    objects.len()
+                ),
+            ));
+        }
         problems.sort_by(|a, b| a.path.cmp(&b.path));
         let config = SessionConfig::new().with_information_schema(true);
         let state = SessionStateBuilder::new()

@@ -8,7 +8,8 @@ mod summary;
 
 use std::io::{IsTerminal, Write};
 
-use flow_runtime::{Progress, ResumeTarget, RunOptions, load_pipeline, run_pipeline};
+use flow_runtime::store::RunStatus;
+use flow_runtime::{Progress, ResumeTarget, RunOptions, RuntimeError, load_pipeline, run_pipeline};
 use tokio::sync::watch;
 
 use progress::LiveDisplay;
@@ -61,7 +62,18 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     };
     let summary = runtime.block_on(run_pipeline(&pipeline, &options, &mut report));
     display.finish();
-    let summary = summary?;
+    let summary = match summary {
+        Err(RuntimeError::AlreadyRun {
+            run_id,
+            location,
+            status,
+            ..
+        }) if status == RunStatus::Completed.as_str() => {
+            up_to_date(&run_id, &location, json, args.quiet);
+            return Ok(());
+        }
+        other => other?,
+    };
     if json {
         print_json(&summary::json(&summary));
     } else if !args.quiet {
@@ -74,6 +86,25 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         let _ = stdout.lock().write_all(text.as_bytes());
     }
     Ok(())
+}
+
+/// Says that the run the pipeline asks for is stored and completed: nothing to do, as
+/// `make` says of a target whose inputs did not change.
+fn up_to_date(run_id: &str, location: &str, json: bool, quiet: bool) {
+    if json {
+        print_json(&serde_json::json!({
+            "run_id": run_id,
+            "location": location,
+            "status": RunStatus::Completed.as_str(),
+            "up_to_date": true,
+        }));
+    } else if !quiet {
+        let text = format!(
+            "run {run_id} is up to date at {location}: the same pipeline, data and seed gave this search already\n\
+             see it with `flow runs {location}`, or pass `--force` to run it again\n"
+        );
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
 }
 
 /// Turns the first Ctrl-C or SIGTERM into a request to stop at the next safe point (the
