@@ -226,6 +226,20 @@ fn runs_on_a_directory_that_is_not_a_results_store_says_so() {
     assert!(!stderr.contains("warning"), "no warning per file: {stderr}");
 }
 
+/// A regression on `data.csv`'s column `y`, results in `results`.
+const DATA_CSV_REGRESSION: &str = r#"pipeline "p" {
+    dataset {
+        source "data.csv"
+        target "y"
+        task "regression"
+    }
+    space { use "std.numeric" }
+    evaluator { model "linear-regression" }
+    search { iterations 3 }
+    output "results"
+}
+"#;
+
 /// Data that `flow run` refuses before its first fit fails `flow check` with the same
 /// diagnostic, and nothing is written.
 #[test]
@@ -262,22 +276,7 @@ fn check_refuses_what_run_refuses_with_the_same_diagnostic() {
     for (name, csv, says) in cases {
         let dir = tempfile::tempdir().expect("temp dir");
         write(dir.path(), "data.csv", csv);
-        let path = write(
-            dir.path(),
-            "pipeline.kdl",
-            r#"pipeline "p" {
-    dataset {
-        source "data.csv"
-        target "y"
-        task "regression"
-    }
-    space { use "std.numeric" }
-    evaluator { model "linear-regression" }
-    search { iterations 3 }
-    output "results"
-}
-"#,
-        );
+        let path = write(dir.path(), "pipeline.kdl", DATA_CSV_REGRESSION);
         let diagnostic = |command: &str| {
             let out = flow().arg(command).arg(&path).output().expect("flow runs");
             assert_eq!(out.status.code(), Some(1), "{name}: {command}");
@@ -311,20 +310,7 @@ fn check_says_how_many_rows_the_search_gets() {
         csv.push_str(&format!("{i},{},{y}\n", i * 3 % 11));
     }
     write(dir.path(), "data.csv", &csv);
-    let path = write(
-        dir.path(),
-        "pipeline.kdl",
-        r#"pipeline "p" {
-    dataset {
-        source "data.csv"
-        target "y"
-        task "regression"
-    }
-    space { use "std.numeric" }
-    evaluator { model "linear-regression" }
-}
-"#,
-    );
+    let path = write(dir.path(), "pipeline.kdl", DATA_CSV_REGRESSION);
     let out = flow().arg("check").arg(&path).output().expect("flow runs");
     assert!(
         out.status.success(),

@@ -236,11 +236,6 @@ impl Evaluator {
         fitted.predict(test)
     }
 
-    /// Scores `prediction` of `truth` with the evaluator's metric.
-    pub fn score(&self, prediction: &Prediction, truth: &Target) -> Result<f64, EvalError> {
-        self.score_prediction(prediction, truth)
-    }
-
     fn run_folds(
         &self,
         x: ArrayView2<f64>,
@@ -320,7 +315,7 @@ impl Evaluator {
         let valid_x = x.select(Axis(0), &fold.valid);
         let fitted = model.fit(train_x.view(), train_y)?;
         let prediction = fitted.predict(valid_x.view())?;
-        let base = self.score_prediction(&prediction, valid_y)?;
+        let base = self.score(&prediction, valid_y)?;
         if !importance {
             return Ok(FoldOutcome {
                 score: base,
@@ -353,7 +348,7 @@ impl Evaluator {
         importance: bool,
     ) -> Result<FoldOutcome, EvalError> {
         let prediction = Prediction::Values(fold.prediction.clone());
-        let base = self.score_prediction(&prediction, valid_y)?;
+        let base = self.score(&prediction, valid_y)?;
         let importance = importance
             .then(|| {
                 affine_permutation_importance(
@@ -380,18 +375,16 @@ impl Evaluator {
         }
     }
 
-    fn score_prediction(
-        &self,
-        prediction: &Prediction,
-        valid_y: &Target,
-    ) -> Result<f64, EvalError> {
+    /// Scores `prediction` of `truth` with the evaluator's metric; a prediction that is not
+    /// finite is the model's failure.
+    pub fn score(&self, prediction: &Prediction, truth: &Target) -> Result<f64, EvalError> {
         if !prediction.is_finite() {
             return Err(EvalError::Model(format!(
                 "{} predicted values that are not finite",
                 self.model.describe()
             )));
         }
-        score(self.metric, valid_y, prediction)
+        score(self.metric, truth, prediction)
     }
 }
 
