@@ -632,3 +632,71 @@ async fn a_fraction_sample_taken_while_reading_does_not_depend_on_how_rows_arriv
         without_timings(&whole.evaluations)
     );
 }
+
+/// Operations that keep the order of their input's values (for the planted columns, all
+/// above −1,000) and one that folds it.
+const ORDER_OPS: &str = r#"        op "shifted-log" {
+            input "x" type="numeric"
+            sql "ln({x} + 1000)"
+            output "numeric"
+        }
+        op "negated" {
+            input "x" type="numeric"
+            sql "-{x}"
+            output "numeric"
+        }
+        op "cubed" {
+            input "x" type="numeric"
+            sql "{x} * {x} * {x}"
+            output "numeric"
+        }
+        op "folded" {
+            input "x" type="numeric"
+            sql "({x} - 50) * ({x} - 50)"
+            output "numeric"
+        }"#;
+
+/// A tree reads only the order of a column's values, so a strictly monotone function of a
+/// column scores what the column does: the search drops such candidates unevaluated for
+/// trees, and evaluates them for a linear model, which they do change.
+#[tokio::test(flavor = "multi_thread")]
+async fn trees_are_not_offered_a_column_they_already_have_in_another_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("planted.csv"), common::planted_csv(400)).expect("writable");
+    let text = common::planted_pipeline(
+        "planted.csv",
+        ORDER_OPS,
+        "        iterations 30\n        seed 5",
+        r#"output "results""#,
+    )
+    .replace("max-depth 2", "max-depth 1");
+    let evaluated = |model: &str| {
+        let path = dir.path().join(format!("{}.kdl", model.len()));
+        std::fs::write(
+            &path,
+            text.replace("model \"linear-regression\"", &format!("model {model}")),
+        )
+        .expect("writable");
+        async move {
+            let summary = run(&path, &[]).await;
+            summary
+                .evaluations
+                .iter()
+                .filter(|r| r.status == "ok")
+                .filter_map(|r| r.operation.clone())
+                .collect::<Vec<String>>()
+        }
+    };
+    let monotone = ["shifted-log", "negated", "cubed"];
+    let by_tree = evaluated("\"decision-tree\" max-depth=4").await;
+    assert!(by_tree.iter().any(|op| op == "folded"), "{by_tree:?}");
+    assert!(
+        by_tree.iter().all(|op| !monotone.contains(&op.as_str())),
+        "a tree was offered a reordered copy of a column: {by_tree:?}"
+    );
+    let by_line = evaluated("\"linear-regression\"").await;
+    assert!(
+        by_line.iter().any(|op| monotone.contains(&op.as_str())),
+        "{by_line:?}"
+    );
+}

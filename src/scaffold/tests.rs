@@ -463,3 +463,40 @@ fn a_wide_table_gets_patience_for_each_input_column() {
         Some(30 * PATIENCE_PER_COLUMN)
     );
 }
+
+#[test]
+fn many_rows_are_cross_validated_on_three_folds() {
+    let columns = || {
+        vec![
+            column("x", ColumnType::Float, 9_000),
+            column("y", ColumnType::Float, 8_000),
+        ]
+    };
+    let few = profile(choose::FEW_FOLDS_ROWS - 1, columns());
+    let scaffold_of = |data: &DataProfile, classes: &[(&str, u64)]| {
+        let target = target(data, "y", classes);
+        let scaffold = scaffold(data, &target, &options()).expect("scaffolds");
+        load(&scaffold);
+        scaffold
+    };
+    assert_eq!(
+        scaffold_of(&few, &[]).evaluation.cv,
+        ("k-fold", choose::FOLDS)
+    );
+    let many = profile(choose::FEW_FOLDS_ROWS, columns());
+    let regression = scaffold_of(&many, &[]);
+    assert_eq!(regression.evaluation.cv, ("k-fold", choose::FEW_FOLDS));
+    assert!(
+        regression.text.contains("costs half what 5 folds would"),
+        "the fold count is explained"
+    );
+    let labelled = profile(
+        choose::FEW_FOLDS_ROWS,
+        vec![
+            column("x", ColumnType::Float, 9_000),
+            column("y", ColumnType::String, 2),
+        ],
+    );
+    let classes = scaffold_of(&labelled, &[("a", 12_000), ("b", 8_000)]);
+    assert_eq!(classes.evaluation.cv, ("stratified", choose::FEW_FOLDS));
+}

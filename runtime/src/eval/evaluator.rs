@@ -148,6 +148,12 @@ impl Evaluator {
         &self.target
     }
 
+    /// Whether the search's model reads only the order of a column's values (trees), so a
+    /// strictly monotone function of a column scores what the column does.
+    pub fn reads_order_only(&self) -> bool {
+        self.model.reads_order_only()
+    }
+
     /// Model, metric and scheme in one line, e.g.
     /// "linear-regression(fit-intercept=true), rmse, 5-fold", with the share of rows for a
     /// sample ("…, 5-fold, 0.2 of the rows").

@@ -2,7 +2,7 @@
 //! selection → expansion → computing the new features in one query → scoring them in
 //! parallel → backpropagation, streaming one log batch per expansion.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,8 +33,8 @@ use crate::features::{
     render,
 };
 use crate::search::{
-    ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature, reward,
-    settled, within_noise,
+    ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature,
+    order_fingerprint, reward, settled, within_noise,
 };
 
 /// Candidates drawn and screened per child a node may get.
@@ -214,6 +214,9 @@ struct Search<'j> {
     /// Fold scores by the digest of a feature-set key (the keys themselves are whole SQL
     /// texts, kilobytes per set over a long run).
     scores: HashMap<KeyDigest, Scored>,
+    /// Order fingerprints of the set columns met so far, by canonical SQL (used when the
+    /// model reads only order; see `search/order.rs`).
+    orders: HashMap<String, u64>,
     baseline: Option<f64>,
     best: Option<f64>,
     /// The node of the best feature set so far, and its fold scores.
@@ -338,6 +341,7 @@ impl<'j> Search<'j> {
             computing: MemoryConsumer::new("FeatureSearch feature queries").register(memory_pool),
             tree_memory: MemoryConsumer::new("FeatureSearch tree").register(memory_pool),
             scores: HashMap::new(),
+            orders: HashMap::new(),
             baseline: None,
             best: None,
             best_node: None,
@@ -708,6 +712,9 @@ impl<'j> Search<'j> {
                     Ok(None) => return Err(not_kept()),
                 }
             }
+            if self.evaluator.reads_order_only() {
+                candidates = self.distinct_orders(node, candidates).await?;
+            }
             let mut scored = self.screen(node, candidates).await?;
             let pool = self.tree.pool_mut(node);
             scored.extend(pool.drain(..).map(|f| (f64::NAN, f)));
@@ -863,6 +870,54 @@ impl<'j> Search<'j> {
             }
         }
         out
+    }
+
+    /// The `candidates` that order the rows as no column of `node`'s set and no candidate
+    /// pooled for it before does (earlier candidates first): for a model that reads only
+    /// order, the others would score exactly what that column scores.
+    async fn distinct_orders(
+        &mut self,
+        node: usize,
+        candidates: Vec<(FeatureId, ModelColumn)>,
+    ) -> Result<Vec<(FeatureId, ModelColumn)>> {
+        let set = self.keyed_columns(node);
+        let unknown: Vec<(String, ModelColumn)> = set
+            .iter()
+            .filter(|(sql, _)| !self.orders.contains_key(sql))
+            .cloned()
+            .collect();
+        let columns: Vec<ModelColumn> = unknown
+            .iter()
+            .map(|(_, c)| c.clone())
+            .chain(candidates.iter().map(|(_, c)| c.clone()))
+            .collect();
+        let pool = Arc::clone(&self.pool);
+        let mut prints = tokio::task::spawn_blocking(move || {
+            pool.install(|| {
+                columns
+                    .par_iter()
+                    .map(|c| order_fingerprint(c.values().view()))
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .await
+        .map_err(|e| error(format!("an ordering thread failed: {e}")))?;
+        let candidate_prints = prints.split_off(unknown.len());
+        for ((sql, _), print) in unknown.into_iter().zip(prints) {
+            self.orders.insert(sql, print);
+        }
+        let mut taken: HashSet<u64> = set
+            .iter()
+            .filter_map(|(sql, _)| self.orders.get(sql).copied())
+            .collect();
+        let pooled = self.tree.orders_mut(node);
+        taken.extend(pooled.iter().copied());
+        Ok(candidates
+            .into_iter()
+            .zip(candidate_prints)
+            .filter(|(_, print)| taken.insert(*print) && pooled.insert(*print))
+            .map(|(candidate, _)| candidate)
+            .collect())
     }
 
     /// Screens `candidates` against `node`'s feature set on the evaluation threads, each

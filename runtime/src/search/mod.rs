@@ -7,16 +7,20 @@
 //! candidates are computed in one query and ranked by [`Screen`] (how much of what the
 //! node's features leave unexplained a candidate explains) before the best become children
 //! and get a full cross-validated evaluation; that is the operator's job
-//! (`crate::operator`).
+//! (`crate::operator`). For a model that reads only the order of a column's values (trees),
+//! a candidate ordering the rows as a column of the set or an earlier candidate does is
+//! dropped unscreened ([`order_fingerprint`]).
 
 mod action;
 mod noise;
+mod order;
 mod reward;
 mod screen;
 mod tree;
 
 pub use action::{ActionSpace, TypedFeature};
 pub use noise::{PRUNE_STANDARD_ERRORS, within_noise};
+pub use order::order_fingerprint;
 pub use reward::{reward, settled};
 pub use screen::Screen;
 pub use tree::{

@@ -117,6 +117,8 @@ pub struct SearchNode {
     tried: BTreeSet<FeatureId>,
     /// Drawn and screened candidates not yet made children, best first.
     pool: Vec<FeatureId>,
+    /// The order fingerprints of the candidates pooled, when the model reads only order.
+    orders: BTreeSet<u64>,
     /// Drawing found no new candidate: the node gets no more children.
     no_candidates: bool,
     /// No selection can produce new work below this node.
@@ -159,6 +161,7 @@ impl SearchNode {
             rng: None,
             tried: BTreeSet::new(),
             pool: Vec::new(),
+            orders: BTreeSet::new(),
             no_candidates: false,
             exhausted: false,
         }
@@ -187,13 +190,13 @@ impl SearchTree {
         &self.nodes[id]
     }
 
-    /// About how many bytes the tree holds, at most: its nodes, their drawn-feature ids and
-    /// leftovers (a node's leftovers are some of its drawn ids, so at most as many), and
+    /// About how many bytes the tree holds, at most: its nodes, their drawn-feature ids,
+    /// leftovers and order fingerprints (at most one of each per drawn id), and
     /// each drawn expression once (its nested names and inputs estimated at
     /// [`EXPRESSION_BYTES`]). Constant time: it runs after every expansion.
     pub fn approximate_bytes(&self) -> usize {
         self.nodes.len() * (std::mem::size_of::<SearchNode>() + EXPRESSION_BYTES)
-            + 2 * self.tried * ID_BYTES
+            + 3 * self.tried * ID_BYTES
             + self.drawn.features.len()
                 * (std::mem::size_of::<TypedFeature>() + 2 * EXPRESSION_BYTES)
     }
@@ -325,10 +328,17 @@ impl SearchTree {
         &mut self.nodes[id].pool
     }
 
+    /// The order fingerprints of the candidates pooled for the node so far (see
+    /// `search/order.rs`).
+    pub fn orders_mut(&mut self, id: usize) -> &mut BTreeSet<u64> {
+        &mut self.nodes[id].orders
+    }
+
     /// Marks a node as having nothing more to offer, so selection moves on.
     pub fn close(&mut self, id: usize) {
         self.nodes[id].no_candidates = true;
         self.nodes[id].pool.clear();
+        self.nodes[id].orders.clear();
         if self.nodes[id]
             .children
             .iter()

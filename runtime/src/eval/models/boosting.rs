@@ -176,6 +176,10 @@ impl Model for GradientBoostingModel {
             self.rounds, self.learning_rate, self.max_depth, self.min_samples_leaf, self.subsample
         )
     }
+
+    fn reads_order_only(&self) -> bool {
+        true
+    }
 }
 
 /// The fitted rounds of trees and how to read their summed scores.

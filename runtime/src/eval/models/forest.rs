@@ -93,6 +93,9 @@ impl Model for DecisionTreeModel {
             s.min_samples_leaf
         )
     }
+    fn reads_order_only(&self) -> bool {
+        true
+    }
 }
 
 /// Bagged CART trees with features drawn at each split (Breiman's random forest).
@@ -196,6 +199,9 @@ impl Model for RandomForestModel {
                 .map_or_else(|| default.to_owned(), |f| f.to_string()),
             self.sample_fraction
         )
+    }
+    fn reads_order_only(&self) -> bool {
+        true
     }
 }
 

@@ -72,6 +72,13 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     fn needs_one_hot(&self) -> bool {
         false
     }
+
+    /// Whether all the model reads of a column is the order of its values, ties included
+    /// (trees, which split at thresholds): a strictly monotone function of a column then
+    /// gives it nothing new.
+    fn reads_order_only(&self) -> bool {
+        false
+    }
 }
 
 /// A model fitted on one fold's training rows.
