@@ -70,9 +70,9 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Print progress and the summary as JSON lines.
-    #[arg(long)]
-    pub json: bool,
+    /// `json`: progress and the summary as JSON lines.
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 /// Output format of reports.
@@ -82,6 +82,25 @@ pub enum Format {
     Text,
     /// For scripts: one JSON object per line.
     Json,
+}
+
+/// `--format text|json`, and `--json` for `--format json`, as every command that reports
+/// has them.
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+}
+
+impl FormatArgs {
+    /// The format asked for.
+    pub fn get(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
 }
 
 /// `flow check`.
@@ -96,9 +115,9 @@ pub struct CheckArgs {
     /// Validate the pipeline only; do not read the dataset's schema.
     #[arg(long)]
     pub no_data: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// `json`: one object per file, with the diagnostics of an invalid one.
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 /// `flow query`.
@@ -109,8 +128,8 @@ pub struct QueryArgs {
     /// The SQL to run; without it, an interactive shell starts.
     pub sql: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
-    pub format: QueryFormat,
+    #[command(flatten)]
+    pub format: QueryFormatArgs,
     /// Write the result to this file instead of standard output (required for Parquet).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -129,14 +148,37 @@ pub enum QueryFormat {
     Parquet,
 }
 
+/// `--format table|csv|json|parquet`, and `--json` for `--format json`.
+#[derive(Debug, Args)]
+pub struct QueryFormatArgs {
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value_t = QueryFormat::Table)]
+    format: QueryFormat,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+}
+
+impl QueryFormatArgs {
+    /// The format asked for.
+    pub fn get(&self) -> QueryFormat {
+        if self.json {
+            QueryFormat::Json
+        } else {
+            self.format
+        }
+    }
+}
+
 /// A results location.
 #[derive(Debug, Args)]
 pub struct LocationArgs {
     /// The results location (a directory or `s3://bucket/prefix`).
     pub location: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
-    pub format: QueryFormat,
+    /// Output format: `table` rounds for reading; `csv`, `json` and `parquet` give the
+    /// `runs` table's own column names and unrounded values.
+    #[command(flatten)]
+    pub format: QueryFormatArgs,
 }
 
 /// A run at a results location.
@@ -212,6 +254,9 @@ pub struct OpsArgs {
     /// Only this module (`std.numeric`).
     #[arg(long)]
     pub module: Option<String>,
+    /// `json`: one object per operation.
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 /// `flow init`.

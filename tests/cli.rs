@@ -491,6 +491,127 @@ fn run_json_prints_progress_and_a_summary() {
     );
 }
 
+/// `--json` is `--format json` on every command that reports; the runs listing gives
+/// scripts the `runs` table's own column names and unrounded values.
+#[test]
+fn json_is_one_flag_with_plain_keys_everywhere() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let results = dir.path().display().to_string();
+    let out = flow()
+        .arg("run")
+        .arg(repo().join("examples/diabetes.kdl"))
+        .args(["--format", "json", "-S", "search.iterations=6", "-S"])
+        .arg(format!("output={results}"))
+        .output()
+        .expect("flow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .expect("a summary");
+    assert_eq!(summary["event"], "summary");
+
+    let json_lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = flow().args(args).output().expect("flow runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+            .collect()
+    };
+    let runs = json_lines(&["runs", &results, "--json"]);
+    assert_eq!(runs, json_lines(&["runs", &results, "--format", "json"]));
+    let run = &runs[0];
+    for key in [
+        "run_id",
+        "status",
+        "duration_ms",
+        "baseline",
+        "best_score",
+        "uplift",
+    ] {
+        assert!(run.get(key).is_some(), "no `{key}` in {run}");
+    }
+    assert!(run.get("uplift %").is_none(), "{run}");
+    // Unrounded: the listing for people shows 4 decimals.
+    let baseline = run["baseline"].as_f64().expect("a number");
+    assert_eq!(Some(baseline), summary["baseline"].as_f64(), "{run}");
+
+    let query = ["query", &results, "SELECT count(*) AS n FROM evaluations"];
+    let counted = json_lines(&[query.as_slice(), &["--json"]].concat());
+    assert_eq!(counted[0]["n"], 6);
+    let ops = json_lines(&["ops", "--json", "--module", "std.numeric"]);
+    assert!(ops.len() > 3, "{ops:?}");
+    assert!(
+        ops.iter()
+            .all(|op| op["module"] == "std.numeric" && op["sql"].is_string())
+    );
+    let log = json_lines(&["ops", "log", "--json"]);
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["inputs"][0]["type"], "numeric");
+
+    // One format at a time.
+    let out = flow()
+        .args(["runs", &results, "--json", "--format", "csv"])
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
+
+/// `flow check --json` gives each problem as data: its code, message, help and where it
+/// is, line and column included.
+#[test]
+fn check_json_gives_each_diagnostic_with_its_position() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "houses.csv", CSV);
+    let text = pipeline("price").replace("\"decision-tree\"", "\"decision-treee\"");
+    write(dir.path(), "p.kdl", &text);
+    let out = flow()
+        .current_dir(dir.path())
+        .args(["check", "--json", "p.kdl"])
+        .output()
+        .expect("flow runs");
+    assert_eq!(out.status.code(), Some(1));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(line["pipeline"], "p.kdl");
+    assert_eq!(line["valid"], false);
+    let diagnostic = &line["diagnostic"];
+    let code = diagnostic["code"].as_str().unwrap_or_default();
+    assert!(code.starts_with("flow::"), "{diagnostic}");
+    assert!(diagnostic["message"].is_string(), "{diagnostic}");
+    // The label points at the misspelt model, wherever the diagnostic is nested.
+    let mut spans = Vec::new();
+    let mut pending = vec![diagnostic.clone()];
+    while let Some(d) = pending.pop() {
+        for label in d["labels"].as_array().into_iter().flatten() {
+            spans.push(label["span"].clone());
+        }
+        pending.extend(d["related"].as_array().into_iter().flatten().cloned());
+    }
+    let wanted_line = text
+        .lines()
+        .position(|l| l.contains("decision-treee"))
+        .expect("there")
+        + 1;
+    assert!(
+        spans
+            .iter()
+            .any(|s| s["line"] == wanted_line && s["column"].as_u64() > Some(1)),
+        "no label on line {wanted_line}: {diagnostic}"
+    );
+}
+
 #[test]
 fn explain_shows_the_feature_search_inside_the_datafusion_plan() {
     let out = flow()

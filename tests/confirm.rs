@@ -164,7 +164,7 @@ fn the_latest_rows_are_held_out_and_scored_by_a_model_fitted_on_the_others() {
         runs.lines()
             .next()
             .unwrap_or_default()
-            .ends_with(",held-out uplift %"),
+            .ends_with(",uplift,confirm_uplift"),
         "{runs}"
     );
     let export = flow()

@@ -2,6 +2,9 @@
 //! `--no-data`) the columns of their data, reporting every problem at once.
 
 use std::io::Write;
+use std::path::Path;
+
+use miette::JSONReportHandler;
 
 use flow_dsl::{CvScheme, ResolvedPipeline};
 use flow_runtime::{
@@ -15,12 +18,18 @@ use crate::cli::{CheckArgs, Format};
 /// Checks each pipeline; fails if any has a problem, after reporting all of them.
 pub fn check(args: &CheckArgs) -> Result<(), Failure> {
     let runtime = super::async_runtime()?;
+    let format = args.format.get();
     let mut failures = Vec::new();
     for path in &args.pipelines {
         if file_kind(path) == FileKind::Module {
             match load_module(path) {
-                Ok(module) => print_valid_module(&module, args.format),
-                Err(error) => failures.push(error),
+                Ok(module) => print_valid_module(&module, format),
+                Err(error) => {
+                    if format == Format::Json {
+                        print_invalid("module", path, &error);
+                    }
+                    failures.push(error);
+                }
             }
             continue;
         }
@@ -35,14 +44,10 @@ pub fn check(args: &CheckArgs) -> Result<(), Failure> {
             Ok((pipeline, data))
         });
         match outcome {
-            Ok((pipeline, data)) => print_valid(&pipeline, &data, args.format),
+            Ok((pipeline, data)) => print_valid(&pipeline, &data, format),
             Err(error) => {
-                if args.format == Format::Json {
-                    print_json_line(&serde_json::json!({
-                        "pipeline": path.display().to_string(),
-                        "valid": false,
-                        "error": error.to_string(),
-                    }));
+                if format == Format::Json {
+                    print_invalid("pipeline", path, &error);
                 }
                 failures.push(error);
             }
@@ -116,6 +121,67 @@ fn print_valid_module(module: &LoadedModule, format: Format) {
             );
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
+    }
+}
+
+/// One JSON line for a file that is not valid: its error, and every diagnostic as miette's
+/// JSON handler writes it (code, message, severity, help, labels), each label's span with
+/// the line and column it starts at.
+fn print_invalid(kind: &str, path: &Path, error: &RuntimeError) {
+    let mut rendered = String::new();
+    let diagnostics = match JSONReportHandler::new().render_report(&mut rendered, error) {
+        Ok(()) => serde_json::from_str(&rendered).unwrap_or(serde_json::Value::Null),
+        Err(_) => serde_json::Value::Null,
+    };
+    let mut diagnostics = diagnostics;
+    add_positions(&mut diagnostics);
+    print_json_line(&serde_json::json!({
+        kind: path.display().to_string(),
+        "valid": false,
+        "error": error.to_string(),
+        "diagnostic": diagnostics,
+    }));
+}
+
+/// Adds `line` and `column` (1-based, in characters) to the span of every label in `value`
+/// whose diagnostic names a file that can be read.
+fn add_positions(value: &mut serde_json::Value) {
+    let text = value
+        .get("filename")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|name| std::fs::read_to_string(name).ok());
+    if let (Some(text), Some(labels)) = (
+        text,
+        value
+            .get_mut("labels")
+            .and_then(serde_json::Value::as_array_mut),
+    ) {
+        for label in labels {
+            let offset = label
+                .pointer("/span/offset")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|o| usize::try_from(o).ok());
+            let (Some(offset), Some(span)) = (offset, label.get_mut("span")) else {
+                continue;
+            };
+            let before = text.get(..offset.min(text.len())).unwrap_or_default();
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            span["line"] = serde_json::json!(line);
+            span["column"] = serde_json::json!(column);
+        }
+    }
+    if let Some(related) = value
+        .get_mut("related")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        related.iter_mut().for_each(add_positions);
     }
 }
 

@@ -2,15 +2,15 @@
 
 use std::io::Write;
 
-use flow_dsl::OperationSpec;
 use flow_dsl::diagnostic::{did_you_mean_help, suggest};
+use flow_dsl::{OperationSpec, ParamValue};
 use flow_stdlib::{
     Catalog, CatalogModule, StdModule, candidate_values, dataset_roles, signature, type_signature,
     weight_text,
 };
 
 use super::Failure;
-use crate::cli::OpsArgs;
+use crate::cli::{Format, OpsArgs};
 
 /// Lists the library (optionally one module), or shows the operation named in `args`.
 pub fn ops(args: &OpsArgs) -> Result<(), Failure> {
@@ -19,12 +19,25 @@ pub fn ops(args: &OpsArgs) -> Result<(), Failure> {
         Some(name) => Some(find_module(&catalog, name)?),
         None => None,
     };
-    let text = match &args.name {
-        Some(name) => {
+    let text = match (&args.name, args.format.get()) {
+        (Some(name), format) => {
             let (home, op) = find_operation(&catalog, module, name)?;
-            details(home, op)
+            match format {
+                Format::Text => details(home, op),
+                Format::Json => format!("{}\n", json(home, op)),
+            }
         }
-        None => listing(&catalog, module),
+        (None, Format::Text) => listing(&catalog, module),
+        (None, Format::Json) => {
+            let modules: Vec<&CatalogModule> = match module {
+                Some(m) => vec![m],
+                None => catalog.modules.iter().collect(),
+            };
+            modules
+                .iter()
+                .flat_map(|m| m.ops.iter().map(|op| format!("{}\n", json(m.module, op))))
+                .collect()
+        }
     };
     // A closed pipe (`flow ops | head`) is not an error.
     let _ = std::io::stdout().write_all(text.as_bytes());
@@ -177,6 +190,35 @@ fn details(module: &StdModule, op: &OperationSpec) -> String {
         out.push_str(&format!("  {key:<13}{value}\n"));
     }
     out
+}
+
+/// Everything about one operation as one JSON object, for scripts.
+fn json(module: &StdModule, op: &OperationSpec) -> serde_json::Value {
+    let value = |v: &ParamValue| match v {
+        ParamValue::Int(i) => serde_json::json!(i),
+        ParamValue::Float(f) => serde_json::json!(f),
+        ParamValue::String(s) => serde_json::json!(s),
+        ParamValue::Bool(b) => serde_json::json!(b),
+    };
+    serde_json::json!({
+        "name": op.name.value,
+        "module": module.name,
+        "doc": op.doc,
+        "inputs": op.inputs.iter().map(|i| serde_json::json!({
+            "name": i.name.value,
+            "type": i.ty.name(),
+        })).collect::<Vec<_>>(),
+        "parameters": op.params.iter().map(|p| serde_json::json!({
+            "name": p.name.value,
+            "type": p.ty.name(),
+            "candidates": p.values.iter().map(|v| value(&v.value)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "output": op.output.name(),
+        "weight": op.weight,
+        "commutative": op.commutative,
+        "dataset": dataset_roles(op),
+        "sql": op.template.value.text,
+    })
 }
 
 /// Display width in characters (the library's text is single-width).

@@ -8,7 +8,8 @@ use crate::cli::{QueryArgs, QueryFormat};
 
 /// Runs the statement given, or the shell without one.
 pub fn query(args: &QueryArgs) -> Result<(), Failure> {
-    if args.format == QueryFormat::Parquet && args.output.is_none() {
+    let format = args.format.get();
+    if format == QueryFormat::Parquet && args.output.is_none() {
         return Err(Failure::user(miette::miette!(
             code = "flow::parquet-needs-file",
             help = "add `-o result.parquet`",
@@ -19,7 +20,7 @@ pub fn query(args: &QueryArgs) -> Result<(), Failure> {
     runtime.block_on(async {
         let results = open(&args.location).await?;
         let Some(sql) = &args.sql else {
-            return crate::shell::run(results, output_format(args.format)).await;
+            return crate::shell::run(results, output_format(format)).await;
         };
         let df = results.query(sql).await?;
         let schema = df.schema().as_arrow().clone();
@@ -32,7 +33,7 @@ pub fn query(args: &QueryArgs) -> Result<(), Failure> {
         let bytes = render(
             &std::sync::Arc::new(schema),
             &batches,
-            output_format(args.format),
+            output_format(format),
         )
         .map_err(|e| Failure::internal(miette::miette!("cannot format the result: {e}")))?;
         emit(&bytes, args.output.as_deref())

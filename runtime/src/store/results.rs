@@ -186,7 +186,12 @@ impl Results {
 
     /// The runs as `flow runs` lists them, with the status readers should take: a run
     /// whose process died shows as `interrupted` (see [`RunManifest::effective_status`]).
-    pub async fn listing(&self) -> Result<(SchemaRef, Vec<RecordBatch>), RuntimeError> {
+    /// `readable`: rounded values under headers for people (`uplift %`); otherwise the
+    /// `runs` table's own column names and unrounded values, for scripts.
+    pub async fn listing(
+        &self,
+        readable: bool,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), RuntimeError> {
         let now = super::manifest::now_micros();
         let runs = self.runs().await?;
         let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
@@ -212,7 +217,7 @@ impl Results {
         ctx.register_table("flow_effective_status", Arc::new(table))
             .map_err(|e| RuntimeError::Internal(e.to_string()))?;
         let df = ctx
-            .sql(
+            .sql(if readable {
                 "SELECT r.run_id AS id, r.pipeline, s.status, \
                  date_trunc('second', r.created_at) AS started, \
                  round(r.duration_ms / 1000.0, 1) AS seconds, \
@@ -221,8 +226,14 @@ impl Results {
                  round(r.uplift * 100.0, 2) AS \"uplift %\", \
                  round(r.confirm_uplift * 100.0, 2) AS \"held-out uplift %\" \
                  FROM runs r JOIN flow_effective_status s USING (run_id) \
-                 ORDER BY r.created_at, r.run_id",
-            )
+                 ORDER BY r.created_at, r.run_id"
+            } else {
+                "SELECT r.run_id, r.pipeline, s.status, r.created_at, r.duration_ms, \
+                 r.evaluations, r.iterations, r.metric, r.baseline, r.best_score, r.uplift, \
+                 r.confirm_uplift \
+                 FROM runs r JOIN flow_effective_status s USING (run_id) \
+                 ORDER BY r.created_at, r.run_id"
+            })
             .await
             .map_err(|e| RuntimeError::Internal(format!("the runs listing does not plan: {e}")))?;
         let schema = Arc::new(df.schema().as_arrow().clone());

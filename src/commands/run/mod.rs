@@ -16,7 +16,7 @@ use progress::LiveDisplay;
 use style::Palette;
 
 use super::Failure;
-use crate::cli::RunArgs;
+use crate::cli::{Format, RunArgs};
 
 /// Runs the pipeline and prints its summary.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
@@ -37,7 +37,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let runtime = super::async_runtime()?;
     let search = &pipeline.resolved.spec.search;
     let time_limit = search.time_limit;
-    let json = args.json;
+    let json = args.format.get() == Format::Json;
     let display = LiveDisplay::new(
         !args.quiet && !json && std::io::stderr().is_terminal(),
         search.iterations,
