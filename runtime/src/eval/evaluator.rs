@@ -230,6 +230,42 @@ impl Evaluator {
         categorical: &[usize],
     ) -> Result<Prediction, EvalError> {
         self.check_features(train)?;
+        self.predict_final(train, &self.target, test, categorical)
+    }
+
+    /// As [`predict_held_out`](Self::predict_held_out), with the final model fitted on the
+    /// training rows numbered `rows` (a resample: rows may repeat) and their targets.
+    pub fn predict_held_out_on(
+        &self,
+        train: ArrayView2<f64>,
+        rows: &[usize],
+        test: ArrayView2<f64>,
+        categorical: &[usize],
+    ) -> Result<Prediction, EvalError> {
+        self.check_features(train)?;
+        if let Some(row) = rows.iter().find(|&&r| r >= train.nrows()) {
+            return Err(EvalError::Invalid(format!(
+                "training row {row} is asked for, but there are {}",
+                train.nrows()
+            )));
+        }
+        let resampled = train.select(Axis(0), rows);
+        self.predict_final(
+            resampled.view(),
+            &self.target.select(rows),
+            test,
+            categorical,
+        )
+    }
+
+    /// Fits the final model on (`train`, `target`) and predicts `test`.
+    fn predict_final(
+        &self,
+        train: ArrayView2<f64>,
+        target: &Target,
+        test: ArrayView2<f64>,
+        categorical: &[usize],
+    ) -> Result<Prediction, EvalError> {
         if test.ncols() != train.ncols() {
             return Err(EvalError::Invalid(format!(
                 "the held-out rows have {} feature columns, the training rows {}",
@@ -238,8 +274,9 @@ impl Evaluator {
             )));
         }
         let model = self.final_model.as_ref().unwrap_or(&self.model);
-        let fitted = encoded(model, categorical).fit(train, &self.target)?;
-        fitted.predict(test)
+        encoded(model, categorical)
+            .fit(train, target)?
+            .predict(test)
     }
 
     fn run_folds(
@@ -722,6 +759,42 @@ mod tests {
             .expect("a prediction");
         let held_out = evaluator.score(&prediction, &test_y).expect("scores");
         assert!(held_out < 1e-6, "{held_out}");
+    }
+
+    #[test]
+    fn the_final_model_can_learn_from_a_resample_of_the_training_rows() {
+        // y = 2x on every row but the last, an outlier.
+        let x = array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]];
+        let y = Target::Regression(array![0.0, 2.0, 4.0, 6.0, 8.0, 100.0]);
+        let spec = evaluator_spec(
+            ModelKind::LinearRegression,
+            Some(Metric::Rmse),
+            CvScheme::KFold { folds: 2 },
+        );
+        let evaluator = Evaluator::new(&spec, y, 0).expect("valid");
+        let test = array![[10.0]];
+        let value = |p: Prediction| match p {
+            Prediction::Values(v) => v[0],
+            Prediction::Classes { .. } => unreachable!(),
+        };
+        let all = evaluator
+            .predict_held_out(x.view(), test.view(), &[])
+            .expect("a prediction");
+        let in_order = evaluator
+            .predict_held_out_on(x.view(), &[0, 1, 2, 3, 4, 5], test.view(), &[])
+            .expect("a prediction");
+        assert_eq!(value(all), value(in_order));
+        // Without the outlier, and with rows repeated, the line is y = 2x.
+        let resampled = evaluator
+            .predict_held_out_on(x.view(), &[0, 0, 2, 3, 3, 4], test.view(), &[])
+            .expect("a prediction");
+        assert!((value(resampled) - 20.0).abs() < 1e-9);
+        assert!(
+            evaluator
+                .predict_held_out_on(x.view(), &[0, 6], test.view(), &[])
+                .is_err(),
+            "row 6 does not exist"
+        );
     }
 
     #[test]
