@@ -136,8 +136,13 @@ def run_flow(name, target, task, work, args):
             # apply gives engineered features only when the held-out rows confirmed them.
             "flow_confirmed": bool(added),
             "flow_model": model_of(flow_dir / "pipeline.kdl"),
-            "flow_cv_uplift": latest.get("uplift %"),
-            "flow_held_out_uplift": latest.get("held-out uplift %")}
+            "flow_cv_uplift": percent(latest.get("uplift")),
+            "flow_held_out_uplift": percent(latest.get("confirm_uplift"))}
+
+
+def percent(fraction):
+    """A stored uplift (a fraction, or None) in percent, as `flow runs` shows it."""
+    return None if fraction is None else round(fraction * 100, 2)
 
 
 def openfe_result(train, test, target, task, work, args):
