@@ -245,20 +245,24 @@ pub async fn confirm(
     let x = assemble(&columns)?;
     let categorical = categorical_positions(&columns);
     let n = searched.num_rows();
-    let predict = |x: ndarray::ArrayView2<f64>| {
+    // A model fitted on the searched rows (all of them, or the resample `rows`) and its
+    // predictions for the held-out ones.
+    let predict = |x: ndarray::ArrayView2<f64>, rows: Option<&[usize]>| {
         let (train, test) = x.split_at(Axis(0), n);
         let categorical: Vec<usize> = categorical
             .iter()
             .copied()
             .filter(|&j| j < x.ncols())
             .collect();
-        evaluator
-            .predict_held_out(train, test, &categorical)
-            .map_err(|e| e.to_string())
+        match rows {
+            None => evaluator.predict_held_out(train, test, &categorical),
+            Some(rows) => evaluator.predict_held_out_on(train, rows, test, &categorical),
+        }
+        .map_err(|e| e.to_string())
     };
     let base_x = x.slice_axis(Axis(1), (0..base_columns).into());
-    let base = predict(base_x)?;
-    let best = predict(x.view())?;
+    let base = predict(base_x, None)?;
+    let best = predict(x.view(), None)?;
     let score =
         |p: &Prediction, truth: &Target| evaluator.score(p, truth).map_err(|e| e.to_string());
     // The pairs of predictions the resamples compare: the models fitted on every searched
@@ -269,20 +273,9 @@ pub async fn confirm(
         let draws: Vec<Vec<usize>> = resamples(evaluator.target(), seed ^ REFIT_STREAM)
             .take(REFITS)
             .collect();
-        let refit = |x: ndarray::ArrayView2<f64>, rows: &[usize]| {
-            let (train, test) = x.split_at(Axis(0), n);
-            let categorical: Vec<usize> = categorical
-                .iter()
-                .copied()
-                .filter(|&j| j < x.ncols())
-                .collect();
-            evaluator
-                .predict_held_out_on(train, rows, test, &categorical)
-                .map_err(|e| e.to_string())
-        };
         draws
             .par_iter()
-            .map(|rows| Ok((refit(base_x, rows)?, refit(x.view(), rows)?)))
+            .map(|rows| Ok((predict(base_x, Some(rows))?, predict(x.view(), Some(rows))?)))
             .collect::<std::result::Result<_, String>>()?
     } else {
         vec![(base.clone(), best.clone())]
