@@ -377,6 +377,75 @@ fn an_empty_target_is_refused_and_a_partly_empty_one_drops_those_rows() {
     for key in ["metric", "baseline", "best", "best_features"] {
         assert_eq!(gaps[key], clean[key], "{key}: {gaps} vs {clean}");
     }
+    // The run says what it dropped, and so does its manifest.
+    assert_eq!(gaps["rows"]["read"], 40, "{gaps}");
+    assert_eq!(gaps["rows"]["without_target"], 10, "{gaps}");
+    let case = Case::csv(&with_gaps, "y");
+    let said = text(&case.run().stdout);
+    assert!(
+        said.contains("rows: 40 read, dropped 10 without a target: "),
+        "{said}"
+    );
+    let out = case.flow(&[
+        "query",
+        "results",
+        "SELECT rows_read, rows_without_target, rows_searched FROM runs",
+        "--json",
+    ]);
+    let stored: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("a row");
+    assert_eq!(stored["rows_read"], 40, "{stored}");
+    assert_eq!(stored["rows_without_target"], 10, "{stored}");
+    assert_eq!(
+        stored["rows_searched"], gaps["rows"]["searched"],
+        "{stored}"
+    );
+}
+
+#[test]
+fn classes_with_about_one_row_each_are_warned_of_by_check_and_run() {
+    let warning = "the target `y` has 40 classes among";
+    let case = Case::csv(&numbers(|i| format!("k{i}")), "y");
+    let checked = case.flow(&["check", "p.kdl"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
+    assert!(
+        normalise(&text(&checked.stdout)).contains(warning),
+        "{}",
+        text(&checked.stdout)
+    );
+    let summary = case.runs_ok();
+    assert!(
+        summary["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains(warning)),
+        "{summary}"
+    );
+
+    // Two rows per class and more are not about one each.
+    let case = Case::csv(&numbers(|i| format!("k{}", i / 2)), "y");
+    let summary = case.runs_ok();
+    assert_eq!(summary["warnings"], serde_json::json!([]), "{summary}");
+}
+
+#[test]
+fn a_latin1_file_is_refused_with_how_to_re_encode_it() {
+    // `é` in Latin-1 is the single byte 0xE9: in the header, and in a row far below it.
+    let header = b"a,caf\xe9,y\n1,2,3\n".to_vec();
+    let mut deep = numbers(|i| format!("{i}")).into_bytes();
+    let mut late = String::new();
+    for i in 0..20_000 {
+        late.push_str(&format!("{i},1,2\n"));
+    }
+    deep.extend_from_slice(late.as_bytes());
+    deep.extend_from_slice(b"1,caf\xe9,2\n");
+    for data in [header, deep] {
+        let case = Case::new("d.csv", &data, "y", "", "decision-tree");
+        for command in ["check", "run"] {
+            refused(
+                &case.flow(&[command, "p.kdl"]),
+                &["not UTF-8 text", "iconv -f latin1 -t utf-8"],
+            );
+        }
+    }
 }
 
 #[test]

@@ -281,8 +281,12 @@ impl<'s> Reader<'s> {
             }
         };
         if i < min || i > max {
-            let range = if max == i128::from(u64::MAX) || max == i128::from(u32::MAX) {
+            // A bound as wide as the integer type is not worth naming unless it was crossed.
+            let unbounded = max == i128::from(u64::MAX) || max == i128::from(u32::MAX);
+            let range = if unbounded && i < min {
                 format!("at least {min}")
+            } else if unbounded {
+                format!("at most {max}")
             } else {
                 format!("between {min} and {max}")
             };

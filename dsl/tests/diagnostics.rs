@@ -251,6 +251,15 @@ fn folds_below_two() {
 }
 
 #[test]
+fn iterations_beyond_what_a_counter_holds_name_the_upper_bound() {
+    check(
+        "iterations_too_many",
+        ErrorKind::OutOfRange,
+        "99999999999999999999999",
+    );
+}
+
+#[test]
 fn confirmation_share_above_a_half() {
     check("confirm_out_of_range", ErrorKind::OutOfRange, "0.8");
 }

@@ -173,6 +173,13 @@ impl RuntimeError {
     }
 }
 
+/// How to fix a data file that is not UTF-8 text, when `message` (a reader's error) says so.
+pub(crate) fn utf8_fix(message: &str) -> Option<&'static str> {
+    message.to_ascii_lowercase().contains("utf-8").then_some(
+        "the file is not UTF-8 text; it is probably Latin-1 or Windows-1252: re-encode it, for example `iconv -f latin1 -t utf-8 data.csv > data.utf8.csv`, and point `source` at the result",
+    )
+}
+
 /// `message` with `location`, an absolute path, written whole where it lost its leading
 /// `/`: DataFusion names files by their object-store path, which has none.
 pub(crate) fn with_root(message: &str, location: &str) -> String {

@@ -100,8 +100,13 @@ pub(crate) fn read_error(pipeline: &LoadedPipeline, message: &str) -> RuntimeErr
     let missing = matches!(source, DataLocation::Local(_))
         && !source.is_glob()
         && !Path::new(&location).exists();
+    let full = std::path::absolute(&location).unwrap_or_else(|_| location.clone().into());
+    // DataFusion names local files by their object-store path, which has no leading `/`.
+    let message = &match source {
+        DataLocation::Local(_) => crate::error::with_root(message, &full.to_string_lossy()),
+        DataLocation::S3 { .. } => message.to_owned(),
+    };
     let (message, help) = if missing {
-        let full = std::path::absolute(&location).unwrap_or_else(|_| location.clone().into());
         (
             "no such file or directory".to_owned(),
             format!(
@@ -114,6 +119,8 @@ pub(crate) fn read_error(pipeline: &LoadedPipeline, message: &str) -> RuntimeErr
             message.to_owned(),
             "every row must have as many fields as the header: fix the row named above, or quote a field that contains the delimiter (`\"a,b\"`); if the file uses another delimiter, write `format \"csv\" delimiter=\";\"`".to_owned(),
         )
+    } else if let Some(fix) = crate::error::utf8_fix(message) {
+        (message.to_owned(), fix.to_owned())
     } else {
         (
             message.to_owned(),

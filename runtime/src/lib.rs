@@ -26,6 +26,7 @@ pub use load::{
     FileKind, FsModuleLoader, LoadedModule, LoadedPipeline, file_kind, load_module, load_pipeline,
     load_pipeline_text,
 };
+pub use operator::driver::SearchRows;
 pub use plan::{CompiledPipeline, RunOptions, compile, search_session_config};
 pub use resume::ResumeTarget;
 pub use run::{Progress, RunSummary, run_pipeline};

@@ -12,6 +12,7 @@ use futures::StreamExt;
 use crate::error::RuntimeError;
 use crate::inspect::dataset_url;
 use crate::load::LoadedPipeline;
+use crate::operator::driver::SearchRows;
 use crate::operator::log::{EvaluationRow, metric_from_name, metric_name, rows_from_batch};
 use crate::operator::{Confirmation, FinalSet, StopReason};
 use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
@@ -67,6 +68,9 @@ pub struct RunSummary {
     pub manifest: RunManifest,
     /// Columns of the data the search left out (nested values), with what they hold.
     pub skipped_columns: Vec<(String, String)>,
+    /// The rows the search read, dropped, searched and held out (unknown when it ended
+    /// without settling a best set).
+    pub rows: Option<SearchRows>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -190,6 +194,7 @@ pub async fn run_pipeline(
         .await
         .map_err(|message| output_error(&location, message))?;
     let final_set = compiled.job.final_set.take();
+    let rows = final_set.as_ref().map(|set| set.rows);
     let (best, lookups) = settle_best(writer.manifest_mut(), searched, final_set)?;
     let best_sql = export_sql(writer.manifest(), DATASET_TABLE, &lookups, SetChoice::Best).ok();
     let manifest = writer
@@ -206,6 +211,7 @@ pub async fn run_pipeline(
         location: location.display.clone(),
         manifest,
         skipped_columns: compiled.skipped_columns.clone(),
+        rows,
         elapsed: followed.state.elapsed,
     })
 }
@@ -220,6 +226,7 @@ fn settle_best(
 ) -> Result<(EvaluationRow, Vec<RecordBatch>), RuntimeError> {
     m.best_node_id = Some(searched.node_id);
     let Some(FinalSet {
+        rows,
         stopped,
         lean,
         fit,
@@ -238,6 +245,10 @@ fn settle_best(
         )));
     }
     m.stop_reason = Some(stopped.as_str().to_owned());
+    let count = |n: usize| u64::try_from(n).ok();
+    m.rows_read = count(rows.read);
+    m.rows_without_target = count(rows.without_target);
+    m.rows_searched = count(rows.searched);
     let mut best = searched;
     #[allow(clippy::cast_precision_loss)]
     let k = lean.folds.len().max(1) as f64;
@@ -582,6 +593,9 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
             .as_ref()
             .map(|m| m.kind.value.name().to_owned()),
         stop_reason: None,
+        rows_read: None,
+        rows_without_target: None,
+        rows_searched: None,
         id_column: spec.dataset.id.as_ref().map(|c| c.value.clone()),
         input_columns: compiled
             .input_columns

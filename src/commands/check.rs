@@ -240,7 +240,10 @@ fn summary(pipeline: &LoadedPipeline, data: &DataCheck) -> String {
     for (key, value) in rows {
         out.push_str(&format!("  {key:<11} {value}\n"));
     }
-    if let DataCheck::Inspected { schema, .. } = data {
+    if let DataCheck::Inspected { schema, rows, .. } = data {
+        if let Some(warning) = rows.warning(&spec.dataset.target.value) {
+            out.push_str(&format!("  warning: {warning}\n"));
+        }
         let skipped = skipped_columns(pipeline, schema);
         if !skipped.is_empty() {
             out.push_str(&format!(
@@ -257,18 +260,7 @@ fn rows_line(data: &DataCheck) -> String {
     let DataCheck::Inspected { rows, .. } = data else {
         return "not read".to_owned();
     };
-    let dropped = match rows.without_target {
-        0 => String::new(),
-        n => format!(", dropped {n} without a target"),
-    };
-    let held_out = match rows.held_out {
-        0 => String::new(),
-        n => format!(", {n} held out to confirm the features"),
-    };
-    format!(
-        "{} read{dropped}: {} searched{held_out}",
-        rows.read, rows.searched
-    )
+    super::describe_rows(rows)
 }
 
 fn operations_line(resolved: &ResolvedPipeline) -> String {

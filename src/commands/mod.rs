@@ -12,6 +12,8 @@ mod results;
 mod run;
 mod runs;
 
+use flow_runtime::SearchRows;
+
 use crate::cli::Command;
 
 /// Why a command failed, and whose fault it is (which decides the exit code).
@@ -42,6 +44,23 @@ impl Failure {
             interrupted: false,
         }
     }
+}
+
+/// The rows a search gets, in words: `442 read, dropped 37 without a target: 324
+/// searched, 81 held out to confirm the features`.
+pub fn describe_rows(rows: &SearchRows) -> String {
+    let dropped = match rows.without_target {
+        0 => String::new(),
+        n => format!(", dropped {n} without a target"),
+    };
+    let held_out = match rows.held_out {
+        0 => String::new(),
+        n => format!(", {n} held out to confirm the features"),
+    };
+    format!(
+        "{} read{dropped}: {} searched{held_out}",
+        rows.read, rows.searched
+    )
 }
 
 /// Columns with what they hold, for notes: `` `a` (a list), `b` (a struct) ``.

@@ -61,7 +61,9 @@ pub async fn run_search(
     let started = Instant::now();
     // The reservation holds the dataset's memory in the pool for the whole search.
     let (loaded, _dataset_memory) = load_input(input, &context, &job).await?;
+    let (read, without_target) = (loaded.rows_read, loaded.without_target);
     let prepared = prepare(&job, loaded)?;
+    let rows = SearchRows::of(read, without_target, &prepared);
     let ctx =
         SessionContext::new_with_config_rt(context.session_config().clone(), context.runtime_env());
     let evaluator = new_evaluator(&job, prepared.target)?;
@@ -112,7 +114,13 @@ pub async fn run_search(
         context.memory_pool(),
     )?;
     search
-        .run(&table, &tx, started, (&prepared.table, &prepared.held_out))
+        .run(
+            &table,
+            &tx,
+            started,
+            (&prepared.table, &prepared.held_out),
+            rows,
+        )
         .await
 }
 
@@ -134,6 +142,8 @@ pub struct SearchRows {
     pub searched: usize,
     /// Rows held out of the search to confirm its best set on (0 when none).
     pub held_out: usize,
+    /// The classes among the searched rows (classification only).
+    pub classes: Option<usize>,
 }
 
 /// Loads and prepares `input` for `job` and sets up its evaluator, as [`run_search`] does
@@ -147,18 +157,43 @@ pub async fn dry_run(
     let (loaded, _memory) = load_input(input, context, job).await?;
     let (read, without_target) = (loaded.rows_read, loaded.without_target);
     let prepared = prepare(job, loaded)?;
-    let held_out = match &prepared.held_out {
-        HeldOut::Rows(rows) => rows.rows.num_rows(),
-        HeldOut::Off | HeldOut::Skipped(_) => 0,
-    };
-    let searched = prepared.table.num_rows();
+    let rows = SearchRows::of(read, without_target, &prepared);
     new_evaluator(job, prepared.target)?;
-    Ok(SearchRows {
-        read,
-        without_target,
-        searched,
-        held_out,
-    })
+    Ok(rows)
+}
+
+impl SearchRows {
+    /// The counts of data that was `read`, lost `without_target` rows, and became `prepared`.
+    fn of(read: usize, without_target: usize, prepared: &super::prepare::Prepared) -> Self {
+        let held_out = match &prepared.held_out {
+            HeldOut::Rows(rows) => rows.rows.num_rows(),
+            HeldOut::Off | HeldOut::Skipped(_) => 0,
+        };
+        let classes = match &prepared.target {
+            crate::eval::Target::Classification { classes, .. } => Some(classes.len()),
+            crate::eval::Target::Regression(_) => None,
+        };
+        Self {
+            read,
+            without_target,
+            searched: prepared.table.num_rows(),
+            held_out,
+            classes,
+        }
+    }
+
+    /// What about these rows a user should hear before trusting a search on them: a
+    /// classification target with about one row per class (an id, or a number meant for
+    /// regression) leaves a model nothing to learn a class from.
+    pub fn warning(&self, target: &str) -> Option<String> {
+        let classes = self.classes?;
+        (classes * 2 > self.searched).then(|| {
+            format!(
+                "the target `{target}` has {classes} classes among {} rows, about one row each, so a model sees most classes once at most: if `{target}` is a number, write `task \"regression\"`; if it is an id, name another column in `target`",
+                self.searched
+            )
+        })
+    }
 }
 
 /// Collects the input, keeping only the rows the search uses (a target, and in the sample
@@ -357,6 +392,7 @@ impl<'j> Search<'j> {
         tx: &Sender<Result<RecordBatch>>,
         started: Instant,
         (searched, held_out): (&RecordBatch, &HeldOut),
+        data_rows: SearchRows,
     ) -> Result<()> {
         let root = self.pending(0);
         let rows = self.score(vec![root]).await?;
@@ -438,6 +474,7 @@ impl<'j> Search<'j> {
         let fit = table.fit(&features).await;
         let confirmation = self.confirm(searched, held_out, &fit).await;
         self.job.final_set.put(FinalSet {
+            rows: data_rows,
             stopped,
             lean,
             fit,

@@ -222,7 +222,10 @@ fn describe_read_error(source: &str, columns: &[String], message: &str) -> Strin
         None if message.contains("number of fields") => format!(
             "cannot read the dataset {source}: {message}; every row must have as many fields as the header: fix that row, or quote a field that contains the delimiter"
         ),
-        None => format!("cannot read the dataset {source}: {message}"),
+        None => match crate::error::utf8_fix(message) {
+            Some(fix) => format!("cannot read the dataset {source}: {message}; {fix}"),
+            None => format!("cannot read the dataset {source}: {message}"),
+        },
     }
 }
 

@@ -125,6 +125,8 @@ impl StopReason {
 /// search stopped.
 #[derive(Debug, Clone)]
 pub struct FinalSet {
+    /// The rows the search read, dropped, searched and held out.
+    pub rows: super::driver::SearchRows,
     /// Why the search stopped.
     pub stopped: StopReason,
     /// The pruned best set.

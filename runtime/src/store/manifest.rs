@@ -165,6 +165,13 @@ pub struct RunManifest {
     /// completed run, `interrupted` for an interrupted one; NULL while it runs, when it
     /// failed (see `error`) and for runs stored by an older flow.
     pub stop_reason: Option<String>,
+    /// Rows in the data (NULL until the search finishes, and for runs stored by an older
+    /// flow).
+    pub rows_read: Option<u64>,
+    /// Rows dropped because their target is empty.
+    pub rows_without_target: Option<u64>,
+    /// Rows the search scored feature sets on (the held-out ones are `confirm_rows`).
+    pub rows_searched: Option<u64>,
     /// The dataset's id column, kept beside features by `flow export` and `flow apply`.
     pub id_column: Option<String>,
     /// The columns the search read (after `drop`/`exclude`), with their Arrow types.
@@ -251,6 +258,9 @@ pub fn manifest_schema() -> SchemaRef {
             text("confirm_note", true),
             text("confirm_model", true),
             text("stop_reason", true),
+            Field::new("rows_read", DataType::UInt64, true),
+            Field::new("rows_without_target", DataType::UInt64, true),
+            Field::new("rows_searched", DataType::UInt64, true),
             text("id_column", true),
             list("input_columns"),
             list("input_types"),

@@ -62,6 +62,11 @@ impl Palette {
         self.paint(Style::new().dim(), text)
     }
 
+    /// Warnings: what a user should read before trusting the result.
+    pub fn warn(self, text: &str) -> String {
+        self.paint(Style::new().yellow(), text)
+    }
+
     /// A change in score: green when it is an improvement, red when it is worse.
     pub fn change(self, uplift: f64, text: &str) -> String {
         let style = if uplift > 0.0 {

@@ -274,7 +274,14 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
             cache_hits as f64 * 100.0 / scored as f64
         );
     }
-    if let Some(why) = s.manifest.stop_description() {
+    let m = &s.manifest;
+    if let Some(rows) = &s.rows {
+        let _ = write!(out, "\nrows: {}", crate::commands::describe_rows(rows));
+        if let Some(warning) = rows.warning(&m.target) {
+            let _ = write!(out, "\n{}", palette.warn(&format!("warning: {warning}")));
+        }
+    }
+    if let Some(why) = m.stop_description() {
         let _ = write!(out, "\nthe search stopped because {why}");
     }
     let uplift = s.uplift();
@@ -286,7 +293,6 @@ pub fn text(s: &RunSummary, palette: Palette, width: Option<u16>) -> String {
         palette.strong(&format!("{:.4}", s.best.mean.unwrap_or(s.baseline))),
         palette.change(uplift, &format::change(uplift)),
     );
-    let m = &s.manifest;
     if let (Some(rows), Some(baseline), Some(best), Some(uplift)) = (
         m.confirm_rows,
         m.confirm_baseline,
@@ -391,6 +397,14 @@ pub fn json(s: &RunSummary) -> serde_json::Value {
         "pruned_features": s.manifest.pruned_features.as_deref().unwrap_or_default(),
         "held_out": held_out_json(&s.manifest),
         "stopped": s.manifest.stop_reason,
+        "rows": s.rows.map(|rows| serde_json::json!({
+            "read": rows.read,
+            "without_target": rows.without_target,
+            "searched": rows.searched,
+            "held_out": rows.held_out,
+            "classes": rows.classes,
+        })),
+        "warnings": s.rows.and_then(|rows| rows.warning(&s.manifest.target)).into_iter().collect::<Vec<_>>(),
         "top_features": top,
         "results": s.location,
         "skipped_columns": s.skipped_columns.iter().map(|(name, _)| name).collect::<Vec<_>>(),
