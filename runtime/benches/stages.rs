@@ -361,7 +361,7 @@ fn evaluate(c: &mut Criterion) {
                 "evaluate",
                 (format!("{} {data}", case.name), format!("{n}-threads")),
                 || {
-                    pool.install(|| evaluator.cross_validate_with_importance(x.view(), &[]))
+                    pool.install(|| evaluator.cross_validate_with_importance(x.view(), &[], None))
                         .expect("scores")
                 },
             );

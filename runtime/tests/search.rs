@@ -700,3 +700,53 @@ async fn trees_are_not_offered_a_column_they_already_have_in_another_order() {
         "{by_line:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_time_limit_cuts_evaluations_in_flight() {
+    // A forest on one thread: each evaluation takes a while, and a batch of them far longer.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("planted.csv"), common::planted_csv(800)).expect("writable");
+    let path = dir.path().join("forest.kdl");
+    let text = common::planted_pipeline(
+        "planted.csv",
+        SPACE,
+        "        iterations 1000\n        parallelism 1\n        seed 2",
+        r#"output "results""#,
+    )
+    .replace("model \"linear-regression\"", "model \"random-forest\"");
+    std::fs::write(&path, text).expect("writable");
+
+    // How long one evaluation takes here and now (the baseline alone).
+    let calibration = run(&path, &["search.iterations=1"]).await;
+    let one = calibration.evaluations[0]
+        .fit_ms
+        .expect("the baseline was fitted");
+    // Room for the baseline and about two batches' first evaluations: the limit falls while
+    // a batch is being scored, which used to run to its end (each batch holds 4 or more).
+    let limit_ms = (5.0 * one).max(1000.0);
+    let started = std::time::Instant::now();
+    let limited = run(&path, &[&format!("search.time-limit=\"{limit_ms:.0}ms\"")]).await;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    assert_eq!(limited.manifest.stop_reason.as_deref(), Some("time-limit"));
+    let slowest = limited
+        .evaluations
+        .iter()
+        .filter_map(|r| r.fit_ms)
+        .fold(one, f64::max);
+    // Past the limit: at most the fold in flight, the held-out fits and some bookkeeping.
+    assert!(
+        elapsed_ms <= limit_ms + 1.5 * slowest + 2000.0,
+        "the run took {elapsed_ms:.0} ms under a limit of {limit_ms:.0} ms (one evaluation: {slowest:.0} ms)"
+    );
+    // What was cut left no row: every logged evaluation ran to its end.
+    assert!(
+        limited.evaluations.iter().all(|r| r.status != "failed"),
+        "{:?}",
+        limited
+            .evaluations
+            .iter()
+            .map(|r| &r.error)
+            .collect::<Vec<_>>()
+    );
+}

@@ -1,6 +1,7 @@
 //! The evaluator: one model, one metric and one set of folds, applied to many feature sets.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use flow_dsl::{CvScheme, EvaluatorSpec, Metric};
 use ndarray::{ArrayView2, Axis};
@@ -192,7 +193,7 @@ impl Evaluator {
         x: ArrayView2<f64>,
         categorical: &[usize],
     ) -> Result<Vec<f64>, EvalError> {
-        let outcomes = self.run_folds(x, categorical, false)?;
+        let outcomes = self.run_folds(x, categorical, false, None)?;
         Ok(outcomes.into_iter().map(|o| o.score).collect())
     }
 
@@ -205,12 +206,17 @@ impl Evaluator {
     /// each validation fold: the drop of the metric when a column is shuffled (mean of
     /// [`PERMUTATION_REPEATS`](super::importance::PERMUTATION_REPEATS) seeded shuffles,
     /// counted so that a larger drop is always more important, negative drops clipped to 0).
+    ///
+    /// A fold not started by `until` is not started at all: the evaluation ends with
+    /// [`EvalError::Cut`] (so a time limit stops work in flight within one fold's fit).
+    /// Least squares, which fits every fold at once and fast, is never cut.
     pub fn cross_validate_with_importance(
         &self,
         x: ArrayView2<f64>,
         categorical: &[usize],
+        until: Option<Instant>,
     ) -> Result<(Vec<f64>, Vec<f64>), EvalError> {
-        let outcomes = self.run_folds(x, categorical, true)?;
+        let outcomes = self.run_folds(x, categorical, true, until)?;
         let (scores, importances): (Vec<f64>, Vec<Vec<f64>>) = outcomes
             .into_iter()
             .map(|o| (o.score, o.importance.unwrap_or_default()))
@@ -284,6 +290,7 @@ impl Evaluator {
         x: ArrayView2<f64>,
         categorical: &[usize],
         importance: bool,
+        until: Option<Instant>,
     ) -> Result<Vec<FoldOutcome>, EvalError> {
         self.check_features(x)?;
         let model = encoded(&self.model, categorical);
@@ -307,10 +314,17 @@ impl Evaluator {
             .zip(&self.fold_targets)
             .enumerate()
             .map(|(i, (fold, (train_y, valid_y)))| {
+                if until.is_some_and(|until| Instant::now() >= until) {
+                    return Err(EvalError::Cut);
+                }
                 self.score_fold(model.as_ref(), x, i, fold, train_y, valid_y, importance)
                     .map_err(|e| in_fold(e, i, self.folds.len()))
             })
             .collect();
+        // A cut fold cuts the whole evaluation, whichever fold came first.
+        if outcomes.iter().any(|o| matches!(o, Err(EvalError::Cut))) {
+            return Err(EvalError::Cut);
+        }
         outcomes.into_iter().collect()
     }
 
@@ -657,6 +671,23 @@ mod tests {
     }
 
     #[test]
+    fn folds_not_started_by_the_deadline_cut_the_evaluation() {
+        let (x, y) = one_informative(90, 3, false, 4);
+        let spec = evaluator_spec(ModelKind::DecisionTree, None, CvScheme::KFold { folds: 3 });
+        let evaluator = Evaluator::new(&spec, y, 1).expect("valid");
+        let cut = evaluator.cross_validate_with_importance(x.view(), &[], Some(Instant::now()));
+        assert!(matches!(cut, Err(EvalError::Cut)), "{cut:?}");
+        let later = Instant::now() + std::time::Duration::from_secs(3600);
+        let (scores, _) = evaluator
+            .cross_validate_with_importance(x.view(), &[], Some(later))
+            .expect("scores");
+        assert_eq!(
+            scores,
+            evaluator.cross_validate(x.view(), &[]).expect("scores")
+        );
+    }
+
+    #[test]
     fn every_model_ranks_the_informative_column_first() {
         for kind in ModelKind::ALL {
             for &task in kind.tasks() {
@@ -664,7 +695,7 @@ mod tests {
                 let spec = evaluator_spec(kind, None, CvScheme::KFold { folds: 3 });
                 let evaluator = Evaluator::new(&spec, y, 1).expect("valid");
                 let (scores, importance) = evaluator
-                    .cross_validate_with_importance(x.view(), &[])
+                    .cross_validate_with_importance(x.view(), &[], None)
                     .expect("scores");
                 let name = evaluator.describe();
                 assert_eq!(
@@ -699,7 +730,7 @@ mod tests {
             let evaluator = Evaluator::new(&spec, y.clone(), seed).expect("valid");
             on_threads(threads, || {
                 evaluator
-                    .cross_validate_with_importance(x.view(), &[])
+                    .cross_validate_with_importance(x.view(), &[], None)
                     .expect("scores")
             })
         };
@@ -719,7 +750,7 @@ mod tests {
             let spec = evaluator_spec(kind, None, CvScheme::KFold { folds: 2 });
             let evaluator = Evaluator::new(&spec, y.clone(), 0).expect("valid");
             let (_, importance) = evaluator
-                .cross_validate_with_importance(x.view(), &[])
+                .cross_validate_with_importance(x.view(), &[], None)
                 .expect("scores");
             assert_eq!(importance, [1.0, 0.0], "{}", evaluator.describe());
         }
@@ -744,7 +775,7 @@ mod tests {
         assert!(as_codes > 3.0, "{as_codes}");
         assert!(as_categories < 1e-6, "{as_categories}");
         let (_, importance) = evaluator
-            .cross_validate_with_importance(x.view(), &[0])
+            .cross_validate_with_importance(x.view(), &[0], None)
             .expect("scores");
         assert_eq!(
             importance,

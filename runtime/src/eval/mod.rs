@@ -206,6 +206,10 @@ pub enum EvalError {
     #[error("the model failed: {0}")]
     #[diagnostic(code("flow::eval::model"))]
     Model(String),
+    /// The evaluation was stopped before it finished: its time was up.
+    #[error("the time limit passed before the evaluation finished")]
+    #[diagnostic(code("flow::eval::cut"))]
+    Cut,
 }
 
 #[cfg(test)]

@@ -26,14 +26,14 @@ use super::halving::{Rungs, rank, sampled_score};
 use super::job::{Confirmation, FinalSet, LeanSet, SearchJob, StopReason};
 use super::log::{EvaluationRow, metric_name, rows_to_batch};
 use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
-use crate::eval::Evaluator;
+use crate::eval::{EvalError, Evaluator};
 use crate::features::{
     ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, FittedSet, LIMIT_SHARE,
     ModelColumn, ROW_ID, RenderContext, TARGET_VALUE, categorical_positions, model_column_of_parts,
     render,
 };
 use crate::search::{
-    ActionSpace, FeatureId, Screen, SearchTree, Selection, TreeConfig, TypedFeature,
+    ActionSpace, FeatureId, Screen, SearchClock, SearchTree, Selection, TreeConfig, TypedFeature,
     order_fingerprint, reward, settled, within_noise,
 };
 
@@ -261,6 +261,18 @@ struct Search<'j> {
     /// Candidates scored by cross-validation: what the iteration budget counts.
     scored: u64,
     since_improvement: u64,
+    /// The time limit, and the evaluation times that say how much of it the end needs.
+    clock: SearchClock,
+    /// Whether the time limit cut evaluations in flight (the search is over then).
+    cut: bool,
+}
+
+/// How one cross-validation ended.
+enum Cv {
+    Scored(Scored),
+    Failed(String),
+    /// Stopped at the time limit before it finished: nothing to log.
+    Cut,
 }
 
 /// What cross-validation says about one feature set: fold scores and one importance per
@@ -383,6 +395,8 @@ impl<'j> Search<'j> {
             rows: 0,
             scored: 0,
             since_improvement: 0,
+            clock: SearchClock::default(),
+            cut: false,
         })
     }
 
@@ -394,8 +408,10 @@ impl<'j> Search<'j> {
         (searched, held_out): (&RecordBatch, &HeldOut),
         data_rows: SearchRows,
     ) -> Result<()> {
+        self.clock = SearchClock::new(self.job.search.time_limit, started, self.job.prior_elapsed);
         let root = self.pending(0);
-        let rows = self.score(vec![root]).await?;
+        // The baseline is never cut: without it there is no search.
+        let rows = self.score(vec![root], None).await?;
         let baseline_failed = rows[0].status != "ok";
         let baseline_error = rows[0].error.clone();
         if !self.emit(tx, &rows).await {
@@ -411,12 +427,7 @@ impl<'j> Search<'j> {
             if self.scored >= self.job.search.iterations {
                 break StopReason::Budget;
             }
-            if self
-                .job
-                .search
-                .time_limit
-                .is_some_and(|limit| started.elapsed() + self.job.prior_elapsed >= limit)
-            {
+            if self.cut || self.clock.search_over() {
                 break StopReason::TimeLimit;
             }
             if self
@@ -449,7 +460,7 @@ impl<'j> Search<'j> {
             self.compute_features(&needed, table).await?;
             let pending: Vec<Pending> = children.iter().map(|&child| self.pending(child)).collect();
             let compute_ms = batch_started.elapsed().as_secs_f64() * 1000.0;
-            let mut rows = self.score(pending).await?;
+            let mut rows = self.score(pending, self.clock.search_until()).await?;
             #[allow(clippy::cast_precision_loss)]
             let share = compute_ms / rows.len().max(1) as f64;
             for row in &mut rows {
@@ -571,7 +582,10 @@ impl<'j> Search<'j> {
                     columns.into_iter().unzip()
                 })
                 .collect();
-            let scores = self.score_sets(candidates).await?;
+            // Pruning stops where the time limit cuts it: the set keeps what is left.
+            let Some(scores) = self.score_sets(candidates).await? else {
+                break;
+            };
             // The removal that scores best; ties go to the earliest feature.
             let mut choice: Option<(usize, f64, Scored)> = None;
             for (drop, candidate) in scores.into_iter().enumerate() {
@@ -636,10 +650,13 @@ impl<'j> Search<'j> {
     /// Cross-validates each matrix of `work` (index, columns) in parallel on the evaluation
     /// pool, its memory reserved meanwhile: (index, fold scores and importances or why
     /// not, milliseconds taken), in `work` order.
+    /// Cross-validates every set of `work` in parallel; folds not started by `until` are
+    /// not started (the set is [`Cv::Cut`]). Returns each set's outcome and wall time (ms).
     async fn cross_validate_all(
         &mut self,
         work: Vec<(usize, Vec<ModelColumn>)>,
-    ) -> Result<Vec<(usize, std::result::Result<Scored, String>, f64)>> {
+        until: Option<Instant>,
+    ) -> Result<Vec<(usize, Cv, f64)>> {
         let widest = work.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
         self.reserve_evaluations(self.evaluator.target().len(), widest, work.len())?;
         let evaluator = Arc::clone(&self.evaluator);
@@ -649,16 +666,19 @@ impl<'j> Search<'j> {
                 work.into_par_iter()
                     .map(|(i, columns)| {
                         let started = Instant::now();
-                        let scores = assemble(&columns).and_then(|x| {
-                            evaluator
-                                .cross_validate_with_importance(
-                                    x.view(),
-                                    &categorical_positions(&columns),
-                                )
-                                .map(|(folds, importance)| Scored { folds, importance })
-                                .map_err(|e| e.to_string())
-                        });
-                        (i, scores, started.elapsed().as_secs_f64() * 1000.0)
+                        let outcome = match assemble(&columns) {
+                            Err(why) => Cv::Failed(why),
+                            Ok(x) => match evaluator.cross_validate_with_importance(
+                                x.view(),
+                                &categorical_positions(&columns),
+                                until,
+                            ) {
+                                Ok((folds, importance)) => Cv::Scored(Scored { folds, importance }),
+                                Err(EvalError::Cut) => Cv::Cut,
+                                Err(e) => Cv::Failed(e.to_string()),
+                            },
+                        };
+                        (i, outcome, started.elapsed())
                     })
                     .collect::<Vec<_>>()
             })
@@ -666,15 +686,26 @@ impl<'j> Search<'j> {
         .await
         .map_err(|e| error(format!("an evaluation thread failed: {e}")))?;
         self.evaluating.free();
-        Ok(results)
+        Ok(results
+            .into_iter()
+            .map(|(i, outcome, took)| {
+                if matches!(outcome, Cv::Cut) {
+                    self.cut = true;
+                } else {
+                    self.clock.record(took);
+                }
+                (i, outcome, took.as_secs_f64() * 1000.0)
+            })
+            .collect())
     }
 
     /// Scores of feature sets (key, columns), from the score cache or cross-validated in
-    /// parallel; `None` for a set whose cross-validation failed.
+    /// parallel; `None` for a set whose cross-validation failed; `Ok(None)` when the time
+    /// limit cut one of them.
     async fn score_sets(
         &mut self,
         sets: Vec<(Vec<String>, Vec<ModelColumn>)>,
-    ) -> Result<Vec<Option<Scored>>> {
+    ) -> Result<Option<Vec<Option<Scored>>>> {
         let mut out: Vec<Option<Scored>> = sets
             .iter()
             .map(|(key, _)| self.scores.get(&key_digest(key)).cloned())
@@ -685,12 +716,16 @@ impl<'j> Search<'j> {
             .filter(|(i, _)| out[*i].is_none())
             .map(|(i, (_, columns))| (i, columns))
             .collect();
-        for (i, scored, _) in self.cross_validate_all(work).await? {
-            out[i] = scored
-                .ok()
-                .filter(|scored| scored.folds.iter().all(|s| s.is_finite()));
+        for (i, outcome, _) in self.cross_validate_all(work, self.clock.deadline()).await? {
+            out[i] = match outcome {
+                Cv::Scored(scored) => {
+                    Some(scored).filter(|s| s.folds.iter().all(|f| f.is_finite()))
+                }
+                Cv::Failed(_) => None,
+                Cv::Cut => return Ok(None),
+            };
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Sends the rows the log does not hold yet (a resumed run's replayed rows are stored
@@ -1149,8 +1184,13 @@ impl<'j> Search<'j> {
     }
 
     /// Scores pending nodes in parallel (results in order), records them in the tree, and
-    /// returns their finished log rows.
-    async fn score(&mut self, pending: Vec<Pending>) -> Result<Vec<EvaluationRow>> {
+    /// returns their finished log rows. Folds not started by `until` are not started: a
+    /// node cut so gets no row (the search ends on the time limit then).
+    async fn score(
+        &mut self,
+        pending: Vec<Pending>,
+        until: Option<Instant>,
+    ) -> Result<Vec<EvaluationRow>> {
         // A node whose matrix could not be built has no key worth looking up: its usable
         // columns may well be its parent's, whose score must not be reused for it.
         let cached: Vec<Option<Scored>> = pending
@@ -1172,8 +1212,8 @@ impl<'j> Search<'j> {
             .filter(|(i, _)| cached[*i].is_none() && replayed[*i].is_none())
             .filter_map(|(i, p)| p.matrix.as_ref().ok().map(|m| (i, m.clone())))
             .collect();
-        let results = self.cross_validate_all(work).await?;
-        let mut by_index: HashMap<usize, (std::result::Result<Scored, String>, f64)> =
+        let results = self.cross_validate_all(work, until).await?;
+        let mut by_index: HashMap<usize, (Cv, f64)> =
             results.into_iter().map(|(i, s, ms)| (i, (s, ms))).collect();
         let mut rows = Vec::with_capacity(pending.len());
         for (i, p) in pending.into_iter().enumerate() {
@@ -1202,12 +1242,16 @@ impl<'j> Search<'j> {
                     continue;
                 }
                 (None, Ok(_)) => {
-                    let (scores, ms) = by_index
+                    let (outcome, ms) = by_index
                         .remove(&i)
-                        .unwrap_or((Err("not evaluated".into()), 0.0));
+                        .unwrap_or((Cv::Failed("not evaluated".into()), 0.0));
                     row.duration_ms = ms;
                     row.fit_ms = Some(ms);
-                    scores
+                    match outcome {
+                        Cv::Scored(scores) => Ok(scores),
+                        Cv::Failed(why) => Err(why),
+                        Cv::Cut => continue,
+                    }
                 }
             };
             let outcome = outcome.and_then(|scores| {

@@ -12,6 +12,7 @@
 //! dropped unscreened ([`order_fingerprint`]).
 
 mod action;
+mod clock;
 mod noise;
 mod order;
 mod reward;
@@ -19,6 +20,7 @@ mod screen;
 mod tree;
 
 pub use action::{ActionSpace, TypedFeature};
+pub use clock::SearchClock;
 pub use noise::{PRUNE_STANDARD_ERRORS, within_noise};
 pub use order::order_fingerprint;
 pub use reward::{reward, settled};
