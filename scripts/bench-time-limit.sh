@@ -19,7 +19,7 @@ WORK="${BENCH_DIR:-target/bench-time-limit}"
 
 if [ -z "${FLOW_BIN:-}" ]; then
     cargo build --release --locked --quiet
-    FLOW_BIN="$(pwd)/target/release/flow"
+    FLOW_BIN="$(realpath "${CARGO_TARGET_DIR:-target}")/release/flow"
 fi
 rm -rf "$WORK"
 mkdir -p "$WORK"

@@ -64,7 +64,8 @@ pub struct RunArgs {
     /// Run again even if an identical run is already stored.
     #[arg(long)]
     pub force: bool,
-    /// Upper bound on memory, e.g. `4GiB`.
+    /// Upper bound on memory, e.g. `4GiB` (default: `search.memory-limit`, else three
+    /// quarters of the machine's memory or its control group's limit).
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
     /// Print nothing but errors.

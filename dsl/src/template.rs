@@ -279,6 +279,8 @@ impl SqlTemplate {
                         .unwrap_or_default();
                     if VOLATILE_FUNCTIONS.contains(&name.as_str()) {
                         ControlFlow::Break(Read::Volatile(name))
+                    } else if unbounded_size(&name, &f.args) {
+                        ControlFlow::Break(Read::Unbounded(name))
                     } else {
                         ControlFlow::Continue(())
                     }
@@ -307,6 +309,18 @@ impl SqlTemplate {
                 help: "the same pipeline, data and seed must give the same search, so a \
                        template computes only from its inputs; remove the call"
                     .to_owned(),
+            }),
+            ControlFlow::Break(Read::Unbounded(name)) => Err(TemplateError {
+                message: format!(
+                    "the template calls `{name}` with a size that is not a number up to \
+                     {MAX_BUILT_SIZE}; the value it builds could exhaust memory"
+                ),
+                range: self.locate(&name),
+                help: format!(
+                    "give `{name}` a literal size of at most {MAX_BUILT_SIZE} (`lpad({{c}}, 8, \
+                     '0')`); lists built from a count (`range`, `generate_series`, \
+                     `array_repeat`) are not features"
+                ),
             }),
             ControlFlow::Continue(()) if terms > MAX_TEMPLATE_TERMS => Err(TemplateError {
                 message: format!(
@@ -346,7 +360,37 @@ enum Read {
     Column(String),
     /// A function whose value changes from run to run.
     Volatile(String),
+    /// A function that builds a value of a size its arguments choose, without a small
+    /// literal size.
+    Unbounded(String),
 }
+
+/// Whether calling `name` with `args` may build a value of any size: a string padded or
+/// repeated to a length that is not a literal up to [`MAX_BUILT_SIZE`], or a list built
+/// from a count. A template with one could take all of a machine's memory on one row.
+fn unbounded_size(name: &str, args: &sqlparser::ast::FunctionArguments) -> bool {
+    use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+    match name {
+        "range" | "generate_series" | "array_repeat" | "list_repeat" => true,
+        "repeat" | "lpad" | "rpad" => {
+            let FunctionArguments::List(list) = args else {
+                return true;
+            };
+            let size = list.args.get(1).and_then(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => match &v.value {
+                    Value::Number(n, _) => n.parse::<u64>().ok(),
+                    _ => None,
+                },
+                _ => None,
+            });
+            size.is_none_or(|n| n > MAX_BUILT_SIZE)
+        }
+        _ => false,
+    }
+}
+
+/// The longest string a template may pad or repeat to.
+pub const MAX_BUILT_SIZE: u64 = 1_000;
 
 /// `ident` as written in SQL: quoted when it was.
 fn written(ident: &sqlparser::ast::Ident) -> String {
@@ -475,6 +519,36 @@ mod tests {
                 e.message.contains("changes from run to run"),
                 "{sql}: {e:?}"
             );
+        }
+    }
+
+    #[test]
+    fn rejects_values_built_to_a_size_no_literal_bounds() {
+        for (sql, name) in [
+            ("{x} + length(repeat('a', 2000000000))", "repeat"),
+            ("length(repeat('a', {x}))", "repeat"),
+            ("length(lpad({c}, 1001, '0'))", "lpad"),
+            ("cardinality(range(0, {x}))", "range"),
+            (
+                "cardinality(generate_series(1, 2000000000))",
+                "generate_series",
+            ),
+            ("cardinality(array_repeat({x}, 100))", "array_repeat"),
+        ] {
+            let t = SqlTemplate::parse(sql).expect("placeholders are fine");
+            let e = t.validate_sql().expect_err(sql);
+            assert!(e.message.contains(&format!("`{name}`")), "{sql}: {e:?}");
+            assert!(e.message.contains("exhaust memory"), "{sql}: {e:?}");
+            let (at, len) = e.range.expect("located");
+            assert_eq!(&sql[at..at + len], name, "{sql}");
+        }
+        for sql in [
+            "lpad({c}, 8, '0')",
+            "length(repeat({c}, 3))",
+            "rpad({c}, 1000)",
+        ] {
+            let t = SqlTemplate::parse(sql).expect("placeholders are fine");
+            t.validate_sql().unwrap_or_else(|e| panic!("{sql}: {e:?}"));
         }
     }
 

@@ -205,6 +205,15 @@ fn template_reading_a_column_by_name() {
 }
 
 #[test]
+fn template_building_a_value_of_unbounded_size() {
+    check(
+        "template_unbounded_size",
+        ErrorKind::InvalidTemplate,
+        "repeat",
+    );
+}
+
+#[test]
 fn template_calling_a_volatile_function() {
     check(
         "template_volatile_function",

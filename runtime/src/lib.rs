@@ -12,6 +12,7 @@ pub mod eval;
 pub mod features;
 pub mod inspect;
 pub mod load;
+pub mod machine;
 pub mod operator;
 pub mod plan;
 pub mod profile;

@@ -150,6 +150,7 @@ pub async fn compile(
     if let Some(limit) = options
         .memory_limit_bytes
         .or(spec.search.memory_limit_bytes)
+        .or_else(crate::machine::default_memory_limit)
     {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         runtime = runtime.with_memory_limit(memory_pool_size(limit), 1.0);

@@ -427,10 +427,13 @@ impl Followed {
                 .higher_is_better
                 .get_or_insert_with(|| metric.is_none_or(Metric::higher_is_better));
             state.higher_is_better = hib;
+            // As `best_row` and the search decide: scores equal to rounding are a tie, kept
+            // by the earlier row.
             if let Some(mean) = row.mean
-                && state
-                    .best
-                    .is_none_or(|b| if hib { mean > b } else { mean < b })
+                && state.best.is_none_or(|b| {
+                    let (mean, b) = (settled(mean), settled(b));
+                    if hib { mean > b } else { mean < b }
+                })
             {
                 state.best = Some(mean);
             }

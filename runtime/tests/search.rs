@@ -658,7 +658,8 @@ const ORDER_OPS: &str = r#"        op "shifted-log" {
 
 /// A tree reads only the order of a column's values, so a strictly monotone function of a
 /// column scores what the column does: the search drops such candidates unevaluated for
-/// trees, and evaluates them for a linear model, which they do change.
+/// trees, and evaluates them for a linear model, which they do change, except the scaled
+/// and shifted copies (`-x`), which least squares cannot tell from the column.
 #[tokio::test(flavor = "multi_thread")]
 async fn trees_are_not_offered_a_column_they_already_have_in_another_order() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -698,6 +699,10 @@ async fn trees_are_not_offered_a_column_they_already_have_in_another_order() {
     assert!(
         by_line.iter().any(|op| monotone.contains(&op.as_str())),
         "{by_line:?}"
+    );
+    assert!(
+        by_line.iter().all(|op| op != "negated"),
+        "least squares was offered a negated copy of a column: {by_line:?}"
     );
 }
 

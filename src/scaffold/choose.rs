@@ -114,6 +114,8 @@ pub struct ModuleChoice {
     pub module: &'static str,
     /// Why it is imported.
     pub reason: String,
+    /// Operations of the module turned off, each with why.
+    pub disabled: Vec<(&'static str, String)>,
 }
 
 /// Decides the task from what the target holds, and the evaluator that suits it.
@@ -409,12 +411,23 @@ pub fn modules(profile: &DataProfile, target: &TargetProfile, roles: &Roles) -> 
                 count(numeric.len(), "numeric column"),
                 list_names(&numeric)
             ),
+            // A flag of missing values is constant on a column that has none.
+            disabled: if features.iter().all(|c| c.nulls == 0) {
+                vec![(
+                    "is-null",
+                    "No column has missing values here, so a missing-value flag would be constant."
+                        .to_owned(),
+                )]
+            } else {
+                Vec::new()
+            },
         });
     }
     if numeric.len() >= 2 {
         chosen.push(ModuleChoice {
             module: "std.arithmetic",
             reason: "Combinations of two numbers (ratio, product, difference, …) find interactions a model would miss.".to_owned(),
+            disabled: Vec::new(),
         });
     }
     if !categorical.is_empty() {
@@ -425,6 +438,10 @@ pub fn modules(profile: &DataProfile, target: &TargetProfile, roles: &Roles) -> 
                 count(categorical.len(), "categorical column"),
                 list_names(&categorical)
             ),
+            disabled: vec![(
+                "count-encode",
+                "A category's count is its frequency times the row count: `frequency-encode` says the same.".to_owned(),
+            )],
         });
     }
     if !text.is_empty() {
@@ -445,6 +462,7 @@ pub fn modules(profile: &DataProfile, target: &TargetProfile, roles: &Roles) -> 
                 "Free text, too varied to be categories: {}. Models cannot read it directly; lengths, word counts and character classes turn it into numbers.",
                 lengths.join(", ")
             ),
+            disabled: Vec::new(),
         });
     }
     if let Some((time, _)) = &roles.time {
@@ -453,6 +471,7 @@ pub fn modules(profile: &DataProfile, target: &TargetProfile, roles: &Roles) -> 
             reason: format!(
                 "With `time \"{time}\"`: date parts, lags, differences and rolling windows over earlier rows."
             ),
+            disabled: Vec::new(),
         });
     }
     chosen

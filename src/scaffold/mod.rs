@@ -220,7 +220,17 @@ fn write_space(kdl: &mut KdlText, scaffold: &Scaffold) {
     kdl.open("space");
     for choice in &scaffold.modules {
         kdl.comment(&choice.reason);
-        kdl.node(&format!("use {}", string(choice.module)));
+        let head = format!("use {}", string(choice.module));
+        if choice.disabled.is_empty() {
+            kdl.node(&head);
+            continue;
+        }
+        kdl.open(&head);
+        for (operation, why) in &choice.disabled {
+            kdl.comment(why);
+            kdl.node(&format!("{operation} enabled=#false"));
+        }
+        kdl.close();
     }
     let mut next = String::from(
         "Depth 2 lets operations apply to features built by others (`ratio(log(a), b)`); depth 3 searches a far larger space, so raise `iterations` with it.",

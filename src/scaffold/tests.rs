@@ -500,3 +500,38 @@ fn many_rows_are_cross_validated_on_three_folds() {
     let classes = scaffold_of(&labelled, &[("a", 12_000), ("b", 8_000)]);
     assert_eq!(classes.evaluation.cv, ("stratified", choose::FEW_FOLDS));
 }
+
+#[test]
+fn operations_that_would_say_nothing_new_are_turned_off() {
+    let mut data = profile(
+        1000,
+        vec![
+            column("units", ColumnType::Integer, 300),
+            column("price", ColumnType::Float, 700),
+            column("city", ColumnType::String, 12),
+            column("revenue", ColumnType::Float, 700),
+        ],
+    );
+    let target_profile = target(&data, "revenue", &[]);
+    let scaffold_of = |data: &DataProfile| {
+        let scaffold = scaffold(data, &target_profile, &options()).expect("scaffolds");
+        load(&scaffold).operations
+    };
+    // No missing values: a missing-value flag is constant. A category's count is its
+    // frequency times the row count.
+    let operations = scaffold_of(&data);
+    assert!(operations.contains_key("log"), "{:?}", operations.keys());
+    assert!(operations.contains_key("frequency-encode"));
+    assert!(!operations.contains_key("is-null"));
+    assert!(!operations.contains_key("count-encode"));
+
+    // One column with missing values: their flag may say something.
+    data.columns[1].nulls = 50;
+    let operations = scaffold_of(&data);
+    assert!(
+        operations.contains_key("is-null"),
+        "{:?}",
+        operations.keys()
+    );
+    assert!(!operations.contains_key("count-encode"));
+}

@@ -155,6 +155,12 @@ impl Evaluator {
         self.model.reads_order_only()
     }
 
+    /// Whether the search's model is least squares with an intercept, so a scaled and
+    /// shifted copy of a column scores what the column does.
+    pub fn reads_up_to_scale_and_shift(&self) -> bool {
+        self.model.ordinary_least_squares() == Some(true)
+    }
+
     /// Model, metric and scheme in one line, e.g.
     /// "linear-regression(fit-intercept=true), rmse, 5-fold", with the share of rows for a
     /// sample ("…, 5-fold, 0.2 of the rows").

@@ -14,8 +14,10 @@ use datafusion::execution::memory_pool::{MemoryLimit, MemoryPool, MemoryReservat
 
 use super::column::ModelColumn;
 
-/// The budget when the session has no memory limit.
-pub const DEFAULT_BUDGET: usize = 1 << 30;
+/// The most the cache takes, whatever the memory limit: a search touches a few thousand
+/// columns, so on a small table this is never reached, and a machine's default limit
+/// (three quarters of its memory) does not turn into gigabytes of cached columns.
+pub const MAX_BUDGET: usize = 1 << 30;
 
 /// The share of a memory limit the cache may take. The rest is for what the pool cannot
 /// see: the process itself (code, runtime, threads; about 150 MiB) and memory the

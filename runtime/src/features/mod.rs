@@ -13,7 +13,7 @@ mod expr;
 mod fit;
 mod render;
 
-pub use cache::{ColumnCache, DEFAULT_BUDGET, LIMIT_SHARE};
+pub use cache::{ColumnCache, LIMIT_SHARE, MAX_BUDGET};
 pub use column::{
     ColumnKind, ModelColumn, categorical_positions, classify_column, model_column,
     model_column_of_parts, string_kind,

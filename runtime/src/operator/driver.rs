@@ -17,7 +17,7 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use flow_dsl::ResolvedOperation;
 use futures::StreamExt;
-use ndarray::{Array2, ShapeBuilder};
+use ndarray::{Array2, ArrayView1, ShapeBuilder};
 use rayon::prelude::*;
 use tokio::sync::mpsc::Sender;
 
@@ -28,13 +28,13 @@ use super::log::{EvaluationRow, metric_name, rows_to_batch};
 use super::prepare::{BaseColumn, Loaded, Loader, prepare, with_supervision};
 use crate::eval::{EvalError, Evaluator};
 use crate::features::{
-    ColumnCache, DEFAULT_BUDGET, FOLD_ID, FeatureExpr, FeatureTable, FittedSet, LIMIT_SHARE,
+    ColumnCache, FOLD_ID, FeatureExpr, FeatureTable, FittedSet, LIMIT_SHARE, MAX_BUDGET,
     ModelColumn, ROW_ID, RenderContext, TARGET_VALUE, categorical_positions, model_column_of_parts,
     render,
 };
 use crate::search::{
     ActionSpace, FeatureId, Screen, SearchClock, SearchTree, Selection, TreeConfig, TypedFeature,
-    order_fingerprint, reward, settled, within_noise,
+    affine_fingerprint, order_fingerprint, reward, settled, within_noise,
 };
 
 /// Candidates drawn and screened per child a node may get.
@@ -100,9 +100,9 @@ pub async fn run_search(
                 clippy::cast_precision_loss
             )]
             let share = (limit as f64 * LIMIT_SHARE) as usize;
-            share
+            share.min(MAX_BUDGET)
         }
-        MemoryLimit::Infinite | MemoryLimit::Unknown => DEFAULT_BUDGET,
+        MemoryLimit::Infinite | MemoryLimit::Unknown => MAX_BUDGET,
     };
     let cache = ColumnCache::new(budget, context.memory_pool());
     let mut search = Search::new(
@@ -249,8 +249,8 @@ struct Search<'j> {
     /// Fold scores by the digest of a feature-set key (the keys themselves are whole SQL
     /// texts, kilobytes per set over a long run).
     scores: HashMap<KeyDigest, Scored>,
-    /// Order fingerprints of the set columns met so far, by canonical SQL (used when the
-    /// model reads only order; see `search/order.rs`).
+    /// Fingerprints of the set columns met so far (of their order, or up to scale and
+    /// shift, as the model reads them), by canonical SQL (see `search/order.rs`).
     orders: HashMap<String, u64>,
     baseline: Option<f64>,
     best: Option<f64>,
@@ -784,8 +784,17 @@ impl<'j> Search<'j> {
                     Ok(None) => return Err(not_kept()),
                 }
             }
-            if self.evaluator.reads_order_only() {
-                candidates = self.distinct_orders(node, candidates).await?;
+            // Copies of a column in the model's eyes are not screened (`search/order.rs`).
+            let fingerprint: Option<fn(ArrayView1<f64>) -> u64> =
+                if self.evaluator.reads_order_only() {
+                    Some(order_fingerprint)
+                } else if self.evaluator.reads_up_to_scale_and_shift() {
+                    Some(affine_fingerprint)
+                } else {
+                    None
+                };
+            if let Some(fingerprint) = fingerprint {
+                candidates = self.distinct_columns(node, candidates, fingerprint).await?;
             }
             let mut scored = self.screen(node, candidates).await?;
             let pool = self.tree.pool_mut(node);
@@ -944,13 +953,14 @@ impl<'j> Search<'j> {
         out
     }
 
-    /// The `candidates` that order the rows as no column of `node`'s set and no candidate
-    /// pooled for it before does (earlier candidates first): for a model that reads only
-    /// order, the others would score exactly what that column scores.
-    async fn distinct_orders(
+    /// The `candidates` whose `fingerprint` (of their order, or up to scale and shift) no
+    /// column of `node`'s set and no candidate pooled for it before has (earlier candidates
+    /// first): the others would score exactly what that column scores.
+    async fn distinct_columns(
         &mut self,
         node: usize,
         candidates: Vec<(FeatureId, ModelColumn)>,
+        fingerprint: fn(ArrayView1<f64>) -> u64,
     ) -> Result<Vec<(FeatureId, ModelColumn)>> {
         let set = self.keyed_columns(node);
         let unknown: Vec<(String, ModelColumn)> = set
@@ -968,7 +978,9 @@ impl<'j> Search<'j> {
             pool.install(|| {
                 columns
                     .par_iter()
-                    .map(|c| order_fingerprint(c.values().view()))
+                    // A category column is one-hot encoded for least squares: never a
+                    // copy of a quantity with the same codes.
+                    .map(|c| fingerprint(c.values().view()) ^ u64::from(c.is_categorical()))
                     .collect::<Vec<u64>>()
             })
         })

@@ -9,7 +9,8 @@
 //! and get a full cross-validated evaluation; that is the operator's job
 //! (`crate::operator`). For a model that reads only the order of a column's values (trees),
 //! a candidate ordering the rows as a column of the set or an earlier candidate does is
-//! dropped unscreened ([`order_fingerprint`]).
+//! dropped unscreened ([`order_fingerprint`]); for least squares, a scaled or shifted copy
+//! ([`affine_fingerprint`]).
 
 mod action;
 mod clock;
@@ -22,7 +23,7 @@ mod tree;
 pub use action::{ActionSpace, TypedFeature};
 pub use clock::SearchClock;
 pub use noise::{PRUNE_STANDARD_ERRORS, within_noise};
-pub use order::order_fingerprint;
+pub use order::{affine_fingerprint, order_fingerprint};
 pub use reward::{reward, settled};
 pub use screen::Screen;
 pub use tree::{

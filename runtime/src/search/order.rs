@@ -1,12 +1,14 @@
-//! Which candidates a tree model cannot tell apart.
+//! Which candidates a model cannot tell apart.
 //!
 //! A tree splits a column at thresholds, so all it reads of a column is the order the
 //! column puts the rows in, ties included: `log(age)`, `sqrt(age)` and `-age` give it
 //! exactly what `age` does, and `group-mean(x, color)` and `group-mean(y, color)` the same
-//! thing whenever both rank the colours alike. For such a model, a candidate that orders
-//! the rows as a column already in the set (or as an earlier candidate of the same node)
-//! scores what that column scores and costs a cross-validation to learn it; the search
-//! drops it before it is evaluated.
+//! thing whenever both rank the colours alike. Least squares with an intercept reads a
+//! column up to scale and shift: `frequency-encode(c)` is `count-encode(c)` divided by the
+//! row count, and gives it nothing the other does not. For such models, a candidate that is
+//! a copy of a column already in the set (or of an earlier candidate of the same node) in
+//! the model's eyes scores what that column scores and costs a cross-validation to learn
+//! it; the search drops it before it is evaluated.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -41,12 +43,59 @@ pub fn order_fingerprint(values: ArrayView1<f64>) -> u64 {
     ascending.min(descending)
 }
 
+/// A fingerprint of `values` (all finite) up to scale and shift (`a·v + b`, `a ≠ 0`):
+/// equal for two columns when one is such a copy of the other, to a billionth of their
+/// spread, but for hash collisions (64 bits) and values that round apart at that
+/// precision (then a copy is merely evaluated).
+pub fn affine_fingerprint(values: ArrayView1<f64>) -> u64 {
+    #[allow(clippy::cast_precision_loss)]
+    let mean = values.sum() / values.len().max(1) as f64;
+    let spread = values.iter().map(|v| (v - mean).abs()).fold(0.0, f64::max);
+    let mut hasher = DefaultHasher::new();
+    if spread > 0.0 {
+        // The sign of the first row off the mean decides, so `-v` is a copy of `v`.
+        let sign = values
+            .iter()
+            .map(|v| v - mean)
+            .find(|d| d.abs() > spread * 1e-9)
+            .map_or(1.0, f64::signum);
+        for v in values {
+            #[allow(clippy::cast_possible_truncation)]
+            let standard = ((v - mean) / spread * sign * 1e9).round() as i64;
+            standard.hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::Array1;
 
     fn order_fingerprint(values: &[f64]) -> u64 {
         super::order_fingerprint(Array1::from(values.to_vec()).view())
+    }
+
+    fn affine_fingerprint(values: &[f64]) -> u64 {
+        super::affine_fingerprint(Array1::from(values.to_vec()).view())
+    }
+
+    #[test]
+    fn scaled_and_shifted_copies_share_an_affine_fingerprint() {
+        let counts = [3.0, 7.0, 3.0, 12.0, 7.0, 7.0, 1.0];
+        let rows = 4_973.0;
+        let shares: Vec<f64> = counts.iter().map(|c| c / rows).collect();
+        let shifted: Vec<f64> = counts.iter().map(|c| 2.5 * c - 40.0).collect();
+        let negated: Vec<f64> = counts.iter().map(|c| -c).collect();
+        let fingerprint = affine_fingerprint(&counts);
+        assert_eq!(affine_fingerprint(&shares), fingerprint);
+        assert_eq!(affine_fingerprint(&shifted), fingerprint);
+        assert_eq!(affine_fingerprint(&negated), fingerprint);
+        // Monotone but not affine: a least-squares model reads it differently.
+        let logs: Vec<f64> = counts.iter().map(|c: &f64| c.ln()).collect();
+        assert_ne!(affine_fingerprint(&logs), fingerprint);
+        let other = [3.0, 7.0, 3.0, 12.0, 7.0, 8.0, 1.0];
+        assert_ne!(affine_fingerprint(&other), fingerprint);
     }
 
     #[test]

@@ -328,7 +328,7 @@ impl SearchTree {
         &mut self.nodes[id].pool
     }
 
-    /// The order fingerprints of the candidates pooled for the node so far (see
+    /// The fingerprints of the candidates pooled for the node so far (see
     /// `search/order.rs`).
     pub fn orders_mut(&mut self, id: usize) -> &mut BTreeSet<u64> {
         &mut self.nodes[id].orders
