@@ -17,7 +17,7 @@ use crate::operator::log::{EvaluationRow, metric_from_name, metric_name, rows_fr
 use crate::operator::{Confirmation, FinalSet, StopReason};
 use crate::plan::{CompiledPipeline, DATASET_TABLE, RunOptions, compile};
 use crate::resume;
-use crate::search::settled;
+use crate::search::improves;
 use crate::store::{
     BeginError, MetricRow, RunManifest, RunStatus, RunWriter, SetChoice, StoreLocation, export_sql,
     now_micros, read_metrics, resident_memory, this_host,
@@ -427,13 +427,9 @@ impl Followed {
                 .higher_is_better
                 .get_or_insert_with(|| metric.is_none_or(Metric::higher_is_better));
             state.higher_is_better = hib;
-            // As `best_row` and the search decide: scores equal to rounding are a tie, kept
-            // by the earlier row.
+            // As `best_row` and the search decide.
             if let Some(mean) = row.mean
-                && state.best.is_none_or(|b| {
-                    let (mean, b) = (settled(mean), settled(b));
-                    if hib { mean > b } else { mean < b }
-                })
+                && improves(mean, state.best, hib)
             {
                 state.best = Some(mean);
             }
@@ -620,17 +616,15 @@ fn new_manifest(pipeline: &LoadedPipeline, compiled: &CompiledPipeline) -> RunMa
     }
 }
 
-/// The best successful row (ties, to [`settled`] precision, go to the earlier one).
+/// The best successful row (ties, to [`settled`](crate::search::settled) precision, go to the
+/// earlier one).
 pub fn best_row(rows: &[EvaluationRow], higher_is_better: bool) -> Option<&EvaluationRow> {
     let mut best: Option<&EvaluationRow> = None;
     for row in rows.iter().filter(|r| r.status == "ok") {
         let (Some(mean), current) = (row.mean, best.and_then(|b| b.mean)) else {
             continue;
         };
-        // As the search decides: scores equal to rounding are a tie.
-        let (mean, current) = (settled(mean), current.map(settled));
-        let better = current.is_none_or(|c| if higher_is_better { mean > c } else { mean < c });
-        if better {
+        if improves(mean, current, higher_is_better) {
             best = Some(row);
         }
     }

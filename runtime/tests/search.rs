@@ -755,3 +755,36 @@ async fn a_time_limit_cuts_evaluations_in_flight() {
             .collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_without_a_named_memory_limit_is_bounded_by_the_machine() {
+    use datafusion::execution::memory_pool::MemoryLimit;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_pipeline(dir.path(), SPACE, "        iterations 1");
+    let pipeline = load_pipeline(&path, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+    let pool_limit = |options: RunOptions| {
+        let pipeline = &pipeline;
+        async move {
+            let compiled = common::unwrap(flow_runtime::compile(pipeline, &options).await);
+            compiled.ctx.task_ctx().memory_pool().memory_limit()
+        }
+    };
+    let machine = flow_runtime::machine::memory_bytes().expect("this machine's memory");
+    let MemoryLimit::Finite(bytes) = pool_limit(RunOptions::default()).await else {
+        panic!("no memory limit without a named one");
+    };
+    assert!(
+        (bytes as u64) < machine && (bytes as u64) > machine / 2,
+        "a pool of {bytes} bytes on a machine of {machine}"
+    );
+    // A named limit wins.
+    let named = pool_limit(RunOptions {
+        memory_limit_bytes: Some(1 << 30),
+        ..RunOptions::default()
+    })
+    .await;
+    assert!(
+        matches!(named, MemoryLimit::Finite(bytes) if bytes < 1 << 30),
+        "a named limit of 1 GiB was not the pool's"
+    );
+}

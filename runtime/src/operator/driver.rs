@@ -34,7 +34,7 @@ use crate::features::{
 };
 use crate::search::{
     ActionSpace, FeatureId, Screen, SearchClock, SearchTree, Selection, TreeConfig, TypedFeature,
-    affine_fingerprint, order_fingerprint, reward, settled, within_noise,
+    affine_fingerprint, improves, order_fingerprint, reward, settled, within_noise,
 };
 
 /// Candidates drawn and screened per child a node may get.
@@ -648,10 +648,8 @@ impl<'j> Search<'j> {
     }
 
     /// Cross-validates each matrix of `work` (index, columns) in parallel on the evaluation
-    /// pool, its memory reserved meanwhile: (index, fold scores and importances or why
-    /// not, milliseconds taken), in `work` order.
-    /// Cross-validates every set of `work` in parallel; folds not started by `until` are
-    /// not started (the set is [`Cv::Cut`]). Returns each set's outcome and wall time (ms).
+    /// pool, its memory reserved meanwhile: (index, outcome, milliseconds taken), in `work`
+    /// order. Folds not started by `until` are not started (the set is [`Cv::Cut`]).
     async fn cross_validate_all(
         &mut self,
         work: Vec<(usize, Vec<ModelColumn>)>,
@@ -1350,13 +1348,7 @@ impl<'j> Search<'j> {
                 let decided = settled(mean);
                 let baseline = *self.baseline.get_or_insert(decided);
                 let r = reward(decided, baseline, self.higher_is_better);
-                let improved = self.best.is_none_or(|b| {
-                    if self.higher_is_better {
-                        decided > b
-                    } else {
-                        decided < b
-                    }
-                });
+                let improved = improves(decided, self.best, self.higher_is_better);
                 if improved {
                     self.best = Some(decided);
                     self.best_node = Some((node, scores.clone()));

@@ -24,7 +24,7 @@ pub use action::{ActionSpace, TypedFeature};
 pub use clock::SearchClock;
 pub use noise::{PRUNE_STANDARD_ERRORS, within_noise};
 pub use order::{affine_fingerprint, order_fingerprint};
-pub use reward::{reward, settled};
+pub use reward::{improves, reward, settled};
 pub use screen::Screen;
 pub use tree::{
     FAILURE_REWARD, FeatureId, NodeStatus, SearchNode, SearchTree, Selection, TreeConfig,

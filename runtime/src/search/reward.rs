@@ -26,6 +26,26 @@ pub fn settled(score: f64) -> f64 {
     (score * scale).round() / scale
 }
 
+/// Whether `score` beats `best` as the search decides: on [`settled`] scores, so scores
+/// equal to rounding tie and the earlier one stays (no `best` yet: any score does).
+///
+/// ```
+/// use flow_runtime::search::improves;
+/// assert!(improves(0.5, None, true));
+/// assert!(improves(40.0, Some(50.0), false));
+/// assert!(!improves(0.923_357_494_891_738_1, Some(0.923_357_494_891_737_9), true));
+/// ```
+pub fn improves(score: f64, best: Option<f64>, higher_is_better: bool) -> bool {
+    let score = settled(score);
+    best.map(settled).is_none_or(|best| {
+        if higher_is_better {
+            score > best
+        } else {
+            score < best
+        }
+    })
+}
+
 /// The reward of a score: its relative improvement over the baseline (the root's score),
 /// signed so that better is positive whatever the metric's direction, and clipped to
 /// [-1, 1] so one extreme score cannot swamp the tree's averages.
